@@ -1,0 +1,1 @@
+"""Kurumaza: deliberative town meetings, online and hybrid."""

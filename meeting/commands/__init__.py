@@ -1,0 +1,1 @@
+"""Command-line commands (python -m meeting <command>)."""

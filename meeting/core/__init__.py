@@ -1,0 +1,1 @@
+"""Pure meeting logic: no Flask, no database, no I/O."""

@@ -1,0 +1,1 @@
+"""Reading files that organizers bring (CSV, XLSX)."""
