@@ -1,0 +1,64 @@
+# Kurumaza. `make run` installs and serves; `make test` installs and runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+
+.PHONY: install install-dev run test bench demo translations browser lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+# The Socket.IO browser client, from the npm registry, copied at build time (no CDN at run time).
+static/vendor/socket.io.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel compile -q -d meeting/translations
+
+install: $(VENV)/.runtime static/vendor/socket.io.min.js translations
+
+install-dev: install $(VENV)/.dev browser
+
+# Debian's Chromium and CJK fonts for the browser tests (never a browser download).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+run: install
+	$(BIN)/python -m meeting db upgrade
+	MEETING_PORT=$(PORT) $(BIN)/python -m meeting.serve
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+bench: install-dev
+	$(BIN)/pip install -q -r requirements-bench.txt
+	$(BIN)/python bench/sortition.py
+	$(BIN)/python bench/opinion.py
+
+demo: install
+	$(BIN)/python -m meeting db upgrade
+	$(BIN)/python -m meeting demo
+
+translations-update: $(VENV)/.runtime
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o meeting/translations/messages.pot .
+	$(BIN)/pybabel update -q -i meeting/translations/messages.pot -d meeting/translations
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,70 @@
+"""The app factory."""
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+from sqlalchemy import event
+
+from meeting.config import PROJECT_DIR, build_config
+from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+
+LANGUAGES = ("ja", "en")
+
+
+def select_locale() -> str:
+    """Choose the page language: the visitor's choice, else the meeting's, else Japanese."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return g.get("meeting_language") or "ja"
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets readers work during a write; FULL sync means an acknowledged vote survives a crash.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create and configure a Kurumaza app."""
+    settings = build_config(config)
+    app = Flask("meeting", instance_path=settings["INSTANCE_PATH"],
+                template_folder=str(PROJECT_DIR / "templates"), static_folder=str(PROJECT_DIR / "static"))
+    app.config.update(settings)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    limiter.init_app(app)
+
+    origins = app.config["ALLOWED_ORIGINS"]
+    socketio.init_app(
+        app,
+        async_mode=app.config["MEETING_ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        # None means same-origin only; a list replaces that, so the base URL is always in it.
+        cors_allowed_origins=(origins + [app.config["BASE_URL"]]) if origins else None,
+        manage_session=True,
+    )
+
+    from meeting.web import register_blueprints
+    register_blueprints(app)
+
+    from meeting import realtime  # noqa: F401  (registers the Socket.IO handlers)
+
+    from meeting.commands import register_commands
+    register_commands(app)
+    return app

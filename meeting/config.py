@@ -1,0 +1,78 @@
+"""Configuration read from the environment, with safe defaults."""
+
+import os
+import secrets
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+ASYNC_MODES = ("gevent", "eventlet", "threading")
+WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "password"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or invalid; the app must not start."""
+
+
+def _instance_secret(instance: Path, name: str, nbytes: int = 32) -> str:
+    """Read a generated secret from the instance folder, creating it once."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / name
+    if not path.exists():
+        value = secrets.token_urlsafe(nbytes)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+    return path.read_text().strip()
+
+
+def build_config(overrides: dict | None = None) -> dict:
+    """Return the app configuration from the environment and overrides."""
+    env = os.environ
+    overrides = dict(overrides or {})
+    instance = Path(overrides.get("INSTANCE_PATH") or env.get("MEETING_INSTANCE_PATH") or PROJECT_DIR / "instance")
+    production = (overrides.get("MEETING_ENV") or env.get("MEETING_ENV", "development")) == "production"
+
+    cfg: dict = {
+        "INSTANCE_PATH": str(instance),
+        "MEETING_ENV": "production" if production else "development",
+        "MEETING_ASYNC_MODE": env.get("MEETING_ASYNC_MODE", "gevent"),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'kurumaza.sqlite3'}",
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "BASE_URL": env.get("MEETING_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "ALLOWED_ORIGINS": [o.strip() for o in env.get("MEETING_ALLOWED_ORIGINS", "").split(",") if o.strip()],
+        "BABEL_DEFAULT_LOCALE": "ja",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
+        "LANGUAGES": ["ja", "en"],
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
+        "TALLY_INTERVAL": float(env.get("MEETING_TALLY_INTERVAL", "0.25")),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "CODE_RATE_LIMIT": env.get("MEETING_CODE_RATE_LIMIT", "30 per minute;300 per hour"),
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
+        "DATA_KEY": env.get("MEETING_DATA_KEY", ""),
+    }
+    cfg.update(overrides)
+
+    if cfg["MEETING_ASYNC_MODE"] not in ASYNC_MODES:
+        raise ConfigError(f"MEETING_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
+    for key, filename in (("SECRET_KEY", "secret_key"), ("DATA_KEY", "data_key")):
+        if not cfg[key]:
+            if production:
+                raise ConfigError(f"{key} must be set in production (at least 32 random characters)")
+            cfg[key] = _instance_secret(instance, filename)
+        elif production and (len(cfg[key]) < 32 or cfg[key].lower() in WEAK_SECRETS):
+            raise ConfigError(f"{key} is too weak for production: use at least 32 random characters")
+    uri = cfg["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if uri.startswith("sqlite"):
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    return cfg

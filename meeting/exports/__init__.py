@@ -1,0 +1,1 @@
+"""Writers for what organizers download and publish."""

@@ -1,0 +1,54 @@
+"""Ideas posted at tables, votes on them, and announcements."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from meeting.extensions import db
+from meeting.models._base import utcnow
+
+VOTE_VALUES = ("agree", "disagree", "pass")
+IDEA_MAX_LENGTH = 500
+
+
+class Idea(db.Model):
+    __tablename__ = "ideas"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    table_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"), index=True)
+    round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    participant_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("participants.id", ondelete="SET NULL"), index=True)
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    hidden: so.Mapped[bool] = so.mapped_column(default=False)
+    hidden_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class Vote(db.Model):
+    """A participant's agree/disagree/pass on an idea; the last vote counts."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        sa.UniqueConstraint("participant_id", "idea_id"),
+        sa.CheckConstraint("value IN ('agree', 'disagree', 'pass')", name="value"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    idea_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("ideas.id", ondelete="CASCADE"), index=True)
+    participant_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    value: so.Mapped[str] = so.mapped_column(sa.String(10))
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class Announcement(db.Model):
+    __tablename__ = "announcements"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    staff_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

@@ -1,0 +1,80 @@
+"""A meeting, its rounds, tables (breakout rooms) and seating."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from meeting.extensions import db
+from meeting.models._base import utcnow
+
+
+class Meeting(db.Model):
+    __tablename__ = "meetings"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    language: so.Mapped[str] = so.mapped_column(sa.String(5), default="ja")
+    purpose: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Last sequence number given to a broadcast of this meeting.
+    seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    tables: so.Mapped[list["Table"]] = so.relationship(
+        back_populates="meeting", order_by="Table.position", cascade="all, delete-orphan")
+    rounds: so.Mapped[list["Round"]] = so.relationship(
+        back_populates="meeting", order_by="Round.number", cascade="all, delete-orphan")
+
+    @property
+    def current_round(self) -> "Round | None":
+        return self.rounds[-1] if self.rounds else None
+
+
+class Round(db.Model):
+    """A period of table work; seating belongs to a round (World Café rotates per round)."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "number"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    number: so.Mapped[int] = so.mapped_column(default=1)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+
+    meeting: so.Mapped[Meeting] = so.relationship(back_populates="rounds")
+
+
+class Table(db.Model):
+    """A breakout room."""
+
+    __tablename__ = "tables"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    meeting: so.Mapped[Meeting] = so.relationship(back_populates="tables")
+
+
+class Seat(db.Model):
+    """Where a participant sits in one round."""
+
+    __tablename__ = "seats"
+    __table_args__ = (sa.UniqueConstraint("round_id", "participant_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    table_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"), index=True)
+    participant_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+
+
+class Stream(db.Model):
+    """A broadcast room's last sequence number, so clients can detect a gap."""
+
+    __tablename__ = "streams"
+
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(60), primary_key=True)
+    last_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)

@@ -1,0 +1,3 @@
+"""Socket.IO handlers: validate, call a service, emit what it returned."""
+
+from meeting.realtime import handlers  # noqa: F401

@@ -1,0 +1,133 @@
+"""Socket.IO events. The protocol is documented in docs/protocol.md."""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, join_room
+
+from meeting.extensions import db, socketio
+from meeting.models import Meeting
+from meeting.realtime.broadcast import dispatch
+from meeting.services import ideas, meetings, ops, presence, staff
+from meeting.services.errors import ServiceError
+from meeting.services.events import meeting_stream, staff_stream, table_stream
+from meeting.sessions import current_participant
+
+
+@dataclass
+class Principal:
+    meeting_id: int
+    participant_id: int | None = None
+    staff_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"p{self.participant_id}" if self.participant_id else f"s{self.staff_id}"
+
+
+# Who each connection is; a connection lives in one worker, so a local map is enough.
+principals: dict[str, Principal] = {}
+
+
+@socketio.on("connect")
+def connect(auth=None):
+    """Accept a participant (session cookie) or a staff member of the requested meeting."""
+    person = current_participant()
+    if person is not None:
+        table = meetings.table_of(person)
+        principals[request.sid] = Principal(person.meeting_id, participant_id=person.id)
+        join_room(meeting_stream(person.meeting_id))
+        if table:
+            join_room(table_stream(table.id))
+        dispatch(presence.connected(request.sid, person.meeting_id, participant_id=person.id,
+                                    table_id=table.id if table else None))
+        return True
+    meeting_id = auth.get("meeting_id") if isinstance(auth, dict) else None
+    if isinstance(meeting_id, int) and staff.can_facilitate(current_user, meeting_id):
+        principals[request.sid] = Principal(meeting_id, staff_id=current_user.id)
+        join_room(staff_stream(meeting_id))
+        dispatch(presence.connected(request.sid, meeting_id, staff_id=current_user.id))
+        return True
+    raise ConnectionRefusedError("unauthorized")
+
+
+@socketio.on("disconnect")
+def disconnect(*_args):
+    principals.pop(request.sid, None)
+    dispatch(presence.disconnected(request.sid))
+
+
+def client_event(name: str, role: str):
+    """Register a client→server event that needs an op_id, a role, and gets an ack."""
+
+    def decorator(action):
+        @wraps(action)
+        def handler(data=None):
+            who = principals.get(request.sid)
+            if not isinstance(data, dict):
+                return ServiceError("bad_request").as_ack()
+            if who is None or (role == "participant") != (who.participant_id is not None):
+                return ServiceError("forbidden").as_ack()
+            ack, changes = ops.run(who.actor, data.get("op_id"), who.meeting_id, lambda: action(who, data))
+            dispatch(changes)
+            return ack
+
+        socketio.on_event(name, handler)
+        return action
+
+    return decorator
+
+
+def _participant(who: Principal):
+    person = current_participant()
+    if person is None or person.id != who.participant_id:
+        raise ServiceError("forbidden")
+    return person
+
+
+def _staff(who: Principal):
+    if not staff.can_facilitate(current_user, who.meeting_id):
+        raise ServiceError("forbidden")
+    return current_user
+
+
+@socketio.on("snapshot")
+def snapshot(data=None):
+    """Answer with everything this client may see now, and the stream positions."""
+    who = principals.get(request.sid)
+    if who is None:
+        return ServiceError("forbidden").as_ack()
+    try:
+        if who.participant_id:
+            return {"ok": True, "snapshot": ideas.participant_snapshot(_participant(who))}
+        _staff(who)
+        return {"ok": True, "snapshot": ideas.staff_snapshot(db.session.get(Meeting, who.meeting_id))}
+    except ServiceError as err:
+        return err.as_ack()
+
+
+@client_event("post_idea", role="participant")
+def post_idea(who, data):
+    return ideas.post_idea(_participant(who), data.get("text"))
+
+
+@client_event("vote", role="participant")
+def vote(who, data):
+    return ideas.vote(_participant(who), data.get("idea_id"), data.get("value"))
+
+
+@client_event("hide_idea", role="staff")
+def hide_idea(who, data):
+    return ideas.hide_idea(_staff(who), who.meeting_id, data.get("idea_id"), data.get("reason"))
+
+
+@client_event("restore_idea", role="staff")
+def restore_idea(who, data):
+    return ideas.restore_idea(_staff(who), who.meeting_id, data.get("idea_id"), data.get("reason"))
+
+
+@client_event("announce", role="staff")
+def announce(who, data):
+    return ideas.announce(_staff(who), who.meeting_id, data.get("text"))

@@ -1,0 +1,74 @@
+"""Events to broadcast, stamped with the meeting's sequence number before commit."""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from meeting.extensions import db
+from meeting.models import Meeting, Stream
+
+
+def table_stream(table_id: int) -> str:
+    return f"table:{table_id}"
+
+
+def meeting_stream(meeting_id: int) -> str:
+    return f"meeting:{meeting_id}"
+
+
+def staff_stream(meeting_id: int) -> str:
+    return f"staff:{meeting_id}"
+
+
+@dataclass
+class Event:
+    stream: str
+    name: str
+    payload: dict
+    seq: int = 0
+    prev: int = 0
+
+    def message(self) -> dict:
+        return {**self.payload, "stream": self.stream, "seq": self.seq, "prev": self.prev}
+
+
+@dataclass
+class Changes:
+    """What a service changed: events to broadcast and tallies to recount."""
+
+    events: list[Event] = field(default_factory=list)
+    dirty_ideas: set[tuple[int, int]] = field(default_factory=set)
+
+    def extend(self, other: "Changes") -> None:
+        self.events.extend(other.events)
+        self.dirty_ideas |= other.dirty_ideas
+
+
+def stamp(meeting_id: int, events: list[Event]) -> None:
+    """Give each event the next meeting sequence number and its stream's previous one.
+
+    Runs inside the caller's transaction: the meeting row is updated first, which locks it,
+    so concurrent writers of one meeting are serialized and numbers never repeat.
+    """
+    if not events:
+        return
+    db.session.execute(sa.update(Meeting).where(Meeting.id == meeting_id)
+                       .values(seq=Meeting.seq + len(events)))
+    top = db.session.scalar(sa.select(Meeting.seq).where(Meeting.id == meeting_id))
+    streams: dict[str, Stream] = {}
+    for offset, event in enumerate(events):
+        stream = streams.get(event.stream) or db.session.get(Stream, (meeting_id, event.stream))
+        if stream is None:
+            stream = Stream(meeting_id=meeting_id, name=event.stream, last_seq=0)
+            db.session.add(stream)
+        streams[event.stream] = stream
+        event.seq = top - len(events) + offset + 1
+        event.prev = stream.last_seq
+        stream.last_seq = event.seq
+
+
+def stream_positions(meeting_id: int, names: list[str]) -> dict[str, int]:
+    rows = db.session.execute(sa.select(Stream.name, Stream.last_seq)
+                              .where(Stream.meeting_id == meeting_id, Stream.name.in_(names)))
+    found = dict(rows.all())
+    return {name: found.get(name, 0) for name in names}

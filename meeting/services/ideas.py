@@ -1,0 +1,199 @@
+"""Ideas at tables: post, vote, moderate; announcements; what each client may see."""
+
+import unicodedata
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from meeting.extensions import db
+from meeting.models import Announcement, Connection, Idea, Meeting, Participant, Table, Vote
+from meeting.models._base import utcnow
+from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
+from meeting.services import audit, meetings
+from meeting.services.errors import ServiceError
+from meeting.services.events import (Changes, Event, meeting_stream, staff_stream, stamp, stream_positions,
+                                     table_stream)
+
+REASON_MAX = 500
+ANNOUNCEMENT_MAX = 500
+
+
+def _clean_text(raw, max_length: int, empty_code: str) -> str:
+    if not isinstance(raw, str):
+        raise ServiceError(empty_code)
+    text = unicodedata.normalize("NFC", raw).strip()
+    if not text:
+        raise ServiceError(empty_code)
+    if len(text) > max_length:
+        raise ServiceError("idea_too_long", max=max_length)
+    return text
+
+
+def idea_view(idea: Idea, tally: dict | None = None) -> dict:
+    return {"id": idea.id, "table_id": idea.table_id, "round_id": idea.round_id, "text": idea.text,
+            "hidden": idea.hidden, "created_at": idea.created_at.isoformat() + "Z",
+            "tally": tally or {v: 0 for v in VOTE_VALUES}}
+
+
+def tallies(idea_ids: list[int]) -> dict[int, dict]:
+    result = {i: {v: 0 for v in VOTE_VALUES} for i in idea_ids}
+    if not idea_ids:
+        return result
+    rows = db.session.execute(sa.select(Vote.idea_id, Vote.value, sa.func.count())
+                              .where(Vote.idea_id.in_(idea_ids)).group_by(Vote.idea_id, Vote.value))
+    for idea_id, value, count in rows:
+        result[idea_id][value] = count
+    return result
+
+
+def post_idea(person: Participant, text) -> tuple[dict, Changes]:
+    table = meetings.table_of(person)
+    if table is None:
+        raise ServiceError("not_seated")
+    text = _clean_text(text, IDEA_MAX_LENGTH, "idea_empty")
+    meeting = db.session.get(Meeting, person.meeting_id)
+    idea = Idea(meeting_id=meeting.id, table_id=table.id, round_id=meeting.current_round.id,
+                participant_id=person.id, text=text)
+    db.session.add(idea)
+    db.session.flush()
+    view = idea_view(idea)
+    changes = Changes(events=[Event(table_stream(table.id), "idea_posted", {"idea": view}),
+                              Event(staff_stream(meeting.id), "idea_posted", {"idea": view})])
+    return {"idea": view}, changes
+
+
+def vote(person: Participant, idea_id, value) -> tuple[dict, Changes]:
+    if value not in VOTE_VALUES:
+        raise ServiceError("vote_value")
+    idea = db.session.get(Idea, idea_id) if isinstance(idea_id, int) else None
+    table = meetings.table_of(person)
+    if idea is None or idea.hidden or table is None or idea.table_id != table.id:
+        raise ServiceError("not_found")
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(Vote).values(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow())
+    stmt = stmt.on_conflict_do_update(index_elements=["participant_id", "idea_id"],
+                                      set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
+    db.session.execute(stmt)
+    return {"idea_id": idea.id, "value": value}, Changes(dirty_ideas={(idea.meeting_id, idea.id)})
+
+
+def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
+    """Return the current tallies of these ideas as events, one per table stream and staff."""
+    ideas = list(db.session.scalars(sa.select(Idea).where(Idea.id.in_(idea_ids), Idea.meeting_id == meeting_id)))
+    counts = tallies([i.id for i in ideas])
+    by_table: dict[int, dict] = {}
+    for idea in ideas:
+        by_table.setdefault(idea.table_id, {})[str(idea.id)] = counts[idea.id]
+    events = [Event(table_stream(t), "tallies", {"tallies": v}) for t, v in sorted(by_table.items())]
+    if by_table:
+        everything = {k: v for part in by_table.values() for k, v in part.items()}
+        events.append(Event(staff_stream(meeting_id), "tallies", {"tallies": everything}))
+    return events
+
+
+def publish_tallies(meeting_id: int, idea_ids: set[int]) -> list[Event]:
+    """Stamp and commit tally events for these ideas; return them for broadcasting."""
+    events = tally_events(meeting_id, idea_ids)
+    stamp(meeting_id, events)
+    db.session.commit()
+    return events
+
+
+def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict, Changes]:
+    idea = db.session.get(Idea, idea_id) if isinstance(idea_id, int) else None
+    if idea is None or idea.meeting_id != meeting_id:
+        raise ServiceError("not_found")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ServiceError("reason_required")
+    reason = reason[:REASON_MAX]
+    idea.hidden = hide
+    idea.hidden_reason = reason if hide else ""
+    audit.record("idea.hide" if hide else "idea.restore", meeting_id=meeting_id, staff_id=user.id,
+                 target=f"idea:{idea.id}", reason=reason)
+    view = idea_view(idea, tallies([idea.id])[idea.id])
+    if hide:
+        table_event = Event(table_stream(idea.table_id), "idea_hidden", {"idea_id": idea.id})
+    else:
+        table_event = Event(table_stream(idea.table_id), "idea_posted", {"idea": view})
+    staff_event = Event(staff_stream(meeting_id), "idea_updated", {"idea": {**view, "hidden_reason": idea.hidden_reason}})
+    return {"idea": view}, Changes(events=[table_event, staff_event])
+
+
+def hide_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]:
+    return _moderate(user, meeting_id, idea_id, reason, hide=True)
+
+
+def restore_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]:
+    return _moderate(user, meeting_id, idea_id, reason, hide=False)
+
+
+def announce(user, meeting_id: int, text) -> tuple[dict, Changes]:
+    if not isinstance(text, str) or not text.strip():
+        raise ServiceError("announcement_empty")
+    text = unicodedata.normalize("NFC", text).strip()[:ANNOUNCEMENT_MAX]
+    item = Announcement(meeting_id=meeting_id, text=text, staff_id=user.id)
+    db.session.add(item)
+    db.session.flush()
+    audit.record("announce", meeting_id=meeting_id, staff_id=user.id, target=f"announcement:{item.id}")
+    view = {"id": item.id, "text": text, "created_at": item.created_at.isoformat() + "Z"}
+    return {"announcement": view}, Changes(events=[Event(meeting_stream(meeting_id), "announcement", {"announcement": view}),
+                                                   Event(staff_stream(meeting_id), "announcement", {"announcement": view})])
+
+
+def latest_announcement(meeting_id: int) -> dict | None:
+    item = db.session.scalar(sa.select(Announcement).where(Announcement.meeting_id == meeting_id)
+                             .order_by(Announcement.id.desc()).limit(1))
+    if item is None:
+        return None
+    return {"id": item.id, "text": item.text, "created_at": item.created_at.isoformat() + "Z"}
+
+
+def participant_snapshot(person: Participant) -> dict:
+    """Everything this participant may see now."""
+    meeting = db.session.get(Meeting, person.meeting_id)
+    table = meetings.table_of(person)
+    streams = [meeting_stream(meeting.id)] + ([table_stream(table.id)] if table else [])
+    ideas: list[dict] = []
+    if table:
+        rows = list(db.session.scalars(sa.select(Idea).where(Idea.table_id == table.id, Idea.hidden.is_(False))
+                                       .order_by(Idea.id)))
+        counts = tallies([i.id for i in rows])
+        mine = dict(db.session.execute(sa.select(Vote.idea_id, Vote.value).where(
+            Vote.participant_id == person.id, Vote.idea_id.in_([i.id for i in rows]))).all())
+        for idea in rows:
+            view = idea_view(idea, counts[idea.id])
+            view["mine"] = idea.participant_id == person.id
+            view["my_vote"] = mine.get(idea.id)
+            ideas.append(view)
+    return {"meeting": {"id": meeting.id, "title": meeting.title},
+            "me": {"id": person.id, "nickname": person.nickname},
+            "table": {"id": table.id, "name": table.name} if table else None,
+            "ideas": ideas, "announcement": latest_announcement(meeting.id),
+            "streams": stream_positions(meeting.id, streams)}
+
+
+def staff_snapshot(meeting: Meeting) -> dict:
+    """The control room's view: every table with its connected count and ideas."""
+    seated = meetings.seating(meeting)
+    connected = dict(db.session.execute(sa.select(Connection.table_id, sa.func.count())
+                                        .where(Connection.meeting_id == meeting.id,
+                                               Connection.participant_id.is_not(None))
+                                        .group_by(Connection.table_id)).all())
+    rows = list(db.session.scalars(sa.select(Idea).where(Idea.meeting_id == meeting.id).order_by(Idea.id)))
+    counts = tallies([i.id for i in rows])
+    ideas: dict[int, list] = {}
+    for idea in rows:
+        ideas.setdefault(idea.table_id, []).append({**idea_view(idea, counts[idea.id]),
+                                                    "hidden_reason": idea.hidden_reason})
+    tables = [{"id": t.id, "name": t.name, "seated": len(seated.get(t.id, [])),
+               "connected": connected.get(t.id, 0), "ideas": ideas.get(t.id, [])}
+              for t in meeting.tables]
+    return {"meeting": {"id": meeting.id, "title": meeting.title}, "tables": tables,
+            "announcement": latest_announcement(meeting.id),
+            "streams": stream_positions(meeting.id, [staff_stream(meeting.id)])}
+
+
+def table_by_id(meeting_id: int, table_id: int) -> Table | None:
+    table = db.session.get(Table, table_id)
+    return table if table and table.meeting_id == meeting_id else None

@@ -1,0 +1,118 @@
+"""Invitations: issue link tokens and short codes, and exchange them for a participant session."""
+
+import secrets as pysecrets
+import unicodedata
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from meeting.extensions import db
+from meeting.models import Invitation, Meeting, Participant
+from meeting.models._base import utcnow
+from meeting.services import secrets
+from meeting.services.errors import ServiceError
+
+NICKNAME_MAX = 20
+
+
+@dataclass
+class PrintedInvitation:
+    participant: Participant
+    token: str
+    code: str
+
+    @property
+    def code_display(self) -> str:
+        return secrets.format_code(self.code)
+
+
+def issue(participant: Participant) -> tuple[str, str]:
+    """Create the participant's invitation (in the caller's transaction); return (token, code)."""
+    for _attempt in range(5):
+        token, code = secrets.new_token(), secrets.new_code()
+        try:
+            with db.session.begin_nested():
+                db.session.add(Invitation(participant_id=participant.id, token_hash=secrets.token_hash(token),
+                                          code_hash=secrets.code_hash(code),
+                                          sealed=secrets.seal({"token": token, "code": code})))
+            return token, code
+        except IntegrityError:  # a code collision: draw again
+            continue
+    raise RuntimeError("could not draw a unique invitation code")
+
+
+def printable(meeting: Meeting) -> list[PrintedInvitation]:
+    rows = db.session.execute(sa.select(Participant, Invitation).join(Invitation)
+                              .where(Participant.meeting_id == meeting.id).order_by(Participant.number))
+    return [_printed(person, inv) for person, inv in rows]
+
+
+def printable_one(person: Participant) -> PrintedInvitation:
+    return _printed(person, person.invitation)
+
+
+def _printed(person: Participant, inv: Invitation) -> PrintedInvitation:
+    values = secrets.unseal(inv.sealed)
+    return PrintedInvitation(person, values["token"], values["code"])
+
+
+def find_by_token(token: str) -> Invitation:
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == secrets.token_hash(token or "")))
+    if inv is None:
+        raise ServiceError("invitation_unknown")
+    return inv
+
+
+def find_by_code(typed: str) -> Invitation:
+    code = secrets.normalize_code(typed)
+    if len(code) != secrets.CODE_LENGTH:
+        raise ServiceError("invitation_unknown")
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.code_hash == secrets.code_hash(code)))
+    if inv is None:
+        raise ServiceError("invitation_unknown")
+    return inv
+
+
+def clean_nickname(raw: str) -> str:
+    name = unicodedata.normalize("NFC", (raw or "")).strip()
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    if not 1 <= len(name) <= NICKNAME_MAX:
+        raise ServiceError("nickname_invalid")
+    return name
+
+
+def redeem(invitation_id: int, nickname: str) -> tuple[Participant, str]:
+    """Use the invitation once: set the nickname and return (participant, session key).
+
+    The update is conditional on the invitation being unused, so two phones racing with the
+    same link cannot both get in.
+    """
+    name = clean_nickname(nickname)
+    now = utcnow()
+    used = db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id,
+                                                          Invitation.used_at.is_(None))
+                              .values(used_at=now))
+    if used.rowcount != 1:
+        db.session.rollback()
+        if db.session.get(Invitation, invitation_id) is None:
+            raise ServiceError("invitation_unknown")
+        raise ServiceError("invitation_used")
+    inv = db.session.get(Invitation, invitation_id)
+    person = inv.participant
+    key = pysecrets.token_urlsafe(24)
+    person.nickname = name
+    person.joined_at = now
+    person.session_key_hash = secrets.session_key_hash(key)
+    db.session.commit()
+    return person, key
+
+
+def participant_for_session(participant_id, key) -> Participant | None:
+    """Return the participant a session cookie names, if its key still matches."""
+    if not isinstance(participant_id, int) or not isinstance(key, str):
+        return None
+    person = db.session.get(Participant, participant_id)
+    if person is None or person.session_key_hash != secrets.session_key_hash(key):
+        return None
+    return person

@@ -1,0 +1,99 @@
+"""Meetings, participants, tables and seating."""
+
+import random
+
+import sqlalchemy as sa
+
+from meeting.extensions import db
+from meeting.models import Meeting, Participant, Round, Seat, StaffUser, Table
+from meeting.services import audit, invitations, staff
+
+
+def create_meeting(title: str, language: str, *, by: StaffUser, purpose: str = "") -> Meeting:
+    meeting = Meeting(title=title.strip(), language=language, purpose=purpose.strip(), seq=0)
+    meeting.rounds.append(Round(number=1))
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record("meeting.create", meeting_id=meeting.id, staff_id=by.id, target=f"meeting:{meeting.id}")
+    staff.assign(meeting.id, by, "organizer", by=by)
+    return meeting
+
+
+def add_participants(meeting: Meeting, *, count: int = 0, nicknames: list[str] | None = None,
+                     by: StaffUser | None = None) -> list[Participant]:
+    """Add participants (a number of them, or one per given nickname) with invitations."""
+    names = [n.strip()[:40] for n in (nicknames or []) if n.strip()] or [""] * count
+    start = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Participant.number), 0))
+                              .where(Participant.meeting_id == meeting.id))
+    people = [Participant(meeting_id=meeting.id, number=start + i + 1, nickname=name, categories={})
+              for i, name in enumerate(names)]
+    db.session.add_all(people)
+    db.session.flush()
+    for person in people:
+        invitations.issue(person)
+    audit.record("participants.add", meeting_id=meeting.id, staff_id=by.id if by else None,
+                 target=f"meeting:{meeting.id}", count=len(people))
+    db.session.commit()
+    return people
+
+
+def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None,
+                  rng: random.Random | None = None) -> list[Table]:
+    """Add tables and seat every unseated participant of the current round, evenly at random."""
+    first = len(meeting.tables)
+    tables = [Table(name=str(first + i + 1), position=first + i) for i in range(count)]
+    meeting.tables.extend(tables)
+    db.session.flush()
+    seat_randomly(meeting, rng=rng)
+    audit.record("tables.create", meeting_id=meeting.id, staff_id=by.id if by else None,
+                 target=f"meeting:{meeting.id}", count=count)
+    db.session.commit()
+    return tables
+
+
+def seat_randomly(meeting: Meeting, rng: random.Random | None = None) -> None:
+    """Seat the unseated participants of the current round, filling the emptiest tables first."""
+    rnd = meeting.current_round
+    if rnd is None or not meeting.tables:
+        return
+    seated = dict(db.session.execute(sa.select(Seat.participant_id, Seat.table_id)
+                                     .where(Seat.round_id == rnd.id)).all())
+    load = {t.id: 0 for t in meeting.tables}
+    for table_id in seated.values():
+        load[table_id] = load.get(table_id, 0) + 1
+    waiting = [pid for pid in db.session.scalars(sa.select(Participant.id)
+                                                 .where(Participant.meeting_id == meeting.id)
+                                                 .order_by(Participant.id)) if pid not in seated]
+    (rng or random.SystemRandom()).shuffle(waiting)
+    for pid in waiting:
+        table_id = min(load, key=lambda t: (load[t], t))
+        load[table_id] += 1
+        db.session.add(Seat(round_id=rnd.id, table_id=table_id, participant_id=pid))
+
+
+def table_of(participant: Participant) -> Table | None:
+    """Return the participant's table in the current round."""
+    rnd = db.session.scalar(sa.select(Round).where(Round.meeting_id == participant.meeting_id)
+                            .order_by(Round.number.desc()).limit(1))
+    if rnd is None:
+        return None
+    return db.session.scalar(sa.select(Table).join(Seat, Seat.table_id == Table.id)
+                             .where(Seat.round_id == rnd.id, Seat.participant_id == participant.id))
+
+
+def seating(meeting: Meeting) -> dict[int, list[Participant]]:
+    """Return the current round's participants by table id."""
+    rnd = meeting.current_round
+    result: dict[int, list[Participant]] = {t.id: [] for t in meeting.tables}
+    if rnd is None:
+        return result
+    rows = db.session.execute(sa.select(Seat.table_id, Participant).join(Participant, Participant.id == Seat.participant_id)
+                              .where(Seat.round_id == rnd.id).order_by(Participant.number))
+    for table_id, person in rows:
+        result.setdefault(table_id, []).append(person)
+    return result
+
+
+def participants(meeting: Meeting) -> list[Participant]:
+    return list(db.session.scalars(sa.select(Participant).where(Participant.meeting_id == meeting.id)
+                                   .order_by(Participant.number)))

@@ -1,0 +1,45 @@
+"""Run a client operation once: a replayed op_id gets the first answer and changes nothing."""
+
+import re
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from meeting.extensions import db
+from meeting.models import OpLog
+from meeting.services.errors import ServiceError
+from meeting.services.events import Changes, stamp
+
+OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Changes]]) -> tuple[dict, Changes]:
+    """Run `action` in one transaction with its op log entry; return (ack, changes)."""
+    if not isinstance(op_id, str) or not OP_ID.match(op_id):
+        return ServiceError("op_id").as_ack(), Changes()
+    stored = _stored(actor, op_id)
+    if stored is not None:
+        return stored, Changes()
+    try:
+        result, changes = action()
+        ack = {"ok": True, **result}
+        stamp(meeting_id, changes.events)
+    except ServiceError as err:
+        db.session.rollback()
+        ack, changes = err.as_ack(), Changes()
+    db.session.add(OpLog(actor=actor, op_id=op_id, response=ack))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same op_id raced in from another connection; its answer stands.
+        db.session.rollback()
+        stored = _stored(actor, op_id)
+        if stored is None:
+            raise
+        return stored, Changes()
+    return ack, changes
+
+
+def _stored(actor: str, op_id: str) -> dict | None:
+    return db.session.scalar(sa.select(OpLog.response).where(OpLog.actor == actor, OpLog.op_id == op_id))

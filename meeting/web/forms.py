@@ -1,0 +1,57 @@
+"""Forms for staff and participant pages (Flask-WTF, CSRF on every POST)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField,
+                     SubmitField, TextAreaField)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+from meeting.services import invitations
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    submit = SubmitField(_l("Log in"))
+
+
+class MeetingForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    language = SelectField(_l("Language"), choices=[("ja", "日本語"), ("en", "English")], default="ja")
+    purpose = TextAreaField(_l("Purpose notice shown to participants"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Create meeting"))
+
+
+class ParticipantsForm(FlaskForm):
+    count = IntegerField(_l("Number of participants"), validators=[Optional(), NumberRange(min=1, max=2000)])
+    nicknames = TextAreaField(_l("Or a list of nicknames, one per line"), validators=[Optional(), Length(max=50000)])
+    submit = SubmitField(_l("Add participants"))
+
+    def validate_count(self, field):
+        if not field.data and not (self.nicknames.data or "").strip():
+            raise ValidationError(_l("Give a number of participants or a list of nicknames."))
+
+
+class TablesForm(FlaskForm):
+    count = IntegerField(_l("Number of tables"), validators=[DataRequired(), NumberRange(min=1, max=200)])
+    submit = SubmitField(_l("Create tables and seat participants"))
+
+
+class FacilitatorForm(FlaskForm):
+    email = EmailField(_l("Facilitator's e-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField(_l("Password for a new account (optional)"), validators=[Optional(), Length(min=10, max=200)])
+    submit = SubmitField(_l("Add facilitator"))
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Invitation code"), validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField(_l("Continue"))
+
+
+class WelcomeForm(FlaskForm):
+    nickname_choice = RadioField(_l("Choose a nickname"), validators=[Optional()], validate_choice=False)
+    nickname = StringField(_l("Or write your own"), validators=[Optional(), Length(max=invitations.NICKNAME_MAX)])
+    submit = SubmitField(_l("Join the table"))
+
+    def chosen_nickname(self) -> str:
+        return (self.nickname.data or "").strip() or (self.nickname_choice.data or "")

@@ -1,0 +1,124 @@
+"""The participant's way in: link or typed code, purpose notice, nickname, table page."""
+
+import secrets as pysecrets
+
+from flask import Blueprint, current_app, g, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from meeting.extensions import db, limiter
+from meeting.models import Invitation, Meeting
+from meeting.services import invitations, meetings
+from meeting.services.errors import ServiceError
+from meeting.sessions import current_participant, sign_in_participant
+from meeting.web.forms import CodeForm, WelcomeForm
+
+bp = Blueprint("join", __name__)
+
+NICKNAMES = {
+    "ja": ["さくら", "もみじ", "すずらん", "ひまわり", "いちょう", "つばき", "あじさい", "たんぽぽ", "かえで", "なでしこ"],
+    "en": ["Maple", "Cedar", "Willow", "Iris", "Lotus", "Aspen", "Clover", "Poppy", "Juniper", "Hazel"],
+}
+
+
+def _code_limit() -> str:
+    return current_app.config["CODE_RATE_LIMIT"]
+
+
+@bp.route("/")
+def index():
+    """The start page: residents type a code, staff log in."""
+    if current_participant() is not None:
+        return redirect(url_for("join.table"))
+    if current_user.is_authenticated:
+        return redirect(url_for("organizer.dashboard"))
+    return render_template("join/index.html", form=CodeForm())
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@limiter.limit(_code_limit, methods=["POST"])
+def by_code():
+    """Join by typing the short code printed on the invitation."""
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            inv = invitations.find_by_code(form.code.data)
+            return _start(inv)
+        except ServiceError as err:
+            error = err.message
+    elif form.is_submitted():
+        error = _("Please type the 8-character code from your invitation.")
+    return render_template("join/code.html", form=form, error=error), (400 if error else 200)
+
+
+@bp.route("/j/<token>")
+def by_token(token: str):
+    """Open an invitation link (from the QR code); the token leaves the address bar at once."""
+    try:
+        inv = invitations.find_by_token(token)
+    except ServiceError as err:
+        return render_template("join/refused.html", message=err.message), 404
+    return _start(inv)
+
+
+def _start(inv: Invitation):
+    person = current_participant()
+    if person is not None and person.id == inv.participant_id:
+        return redirect(url_for("join.table"))
+    if inv.used_at is not None:
+        return render_template("join/refused.html", message=ServiceError("invitation_used").message), 409
+    session["pending_invitation"] = inv.id
+    return redirect(url_for("join.welcome"))
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+def welcome():
+    """Show the purpose notice and let the resident pick a nickname, then seat them."""
+    inv_id = session.get("pending_invitation")
+    inv = db.session.get(Invitation, inv_id) if isinstance(inv_id, int) else None
+    if inv is None:
+        return redirect(url_for("join.index"))
+    meeting = db.session.get(Meeting, inv.participant.meeting_id)
+    g.meeting_language = meeting.language
+    form = WelcomeForm()
+    lang = "en" if (session.get("lang") or meeting.language) == "en" else "ja"
+    suggestions = pysecrets.SystemRandom().sample(NICKNAMES[lang], 4)
+    if inv.participant.nickname:
+        suggestions = [inv.participant.nickname] + suggestions[:3]
+    form.nickname_choice.choices = [(n, n) for n in suggestions]
+    error = None
+    if form.validate_on_submit():
+        try:
+            person, key = invitations.redeem(inv.id, form.chosen_nickname())
+            sign_in_participant(person, key)
+            return redirect(url_for("join.table"))
+        except ServiceError as err:
+            if err.code == "invitation_used":
+                session.pop("pending_invitation", None)
+                return render_template("join/refused.html", message=err.message), 409
+            error = err.message
+    elif form.is_submitted():
+        error = _("Please choose a nickname.")
+    if form.nickname_choice.data is None:
+        form.nickname_choice.data = suggestions[0]
+    return render_template("join/welcome.html", form=form, meeting=meeting, error=error), (400 if error else 200)
+
+
+@bp.route("/table")
+def table():
+    """The participant's table: ideas, votes and announcements, live."""
+    person = current_participant()
+    if person is None:
+        return redirect(url_for("join.index"))
+    meeting = db.session.get(Meeting, person.meeting_id)
+    g.meeting_language = meeting.language
+    return render_template("join/table.html", meeting=meeting, person=person, table=meetings.table_of(person))
+
+
+@bp.route("/language/<lang>", methods=["POST"])
+def language(lang: str):
+    """Switch the page language and come back."""
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(url_for("join.table") if current_participant() else url_for("join.index"))
