@@ -25,7 +25,7 @@ static/vendor/socket.io.min.js: package.json package-lock.json
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile -q -d meeting/translations
+	$(BIN)/pybabel -q compile -d meeting/translations
 
 install: $(VENV)/.runtime static/vendor/socket.io.min.js translations
 
@@ -54,8 +54,8 @@ demo: install
 	$(BIN)/python -m meeting demo
 
 translations-update: $(VENV)/.runtime
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o meeting/translations/messages.pot .
-	$(BIN)/pybabel update -q -i meeting/translations/messages.pot -d meeting/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o meeting/translations/messages.pot .
+	$(BIN)/pybabel update -i meeting/translations/messages.pot -d meeting/translations
 
 lint: install-dev
 	$(BIN)/ruff check .

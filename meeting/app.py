@@ -6,6 +6,8 @@ from sqlalchemy import event
 
 from meeting.config import PROJECT_DIR, build_config
 from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+# Registers the Socket.IO handlers; before any init_app, so every app's server gets them.
+from meeting import realtime  # noqa: F401,E402
 
 LANGUAGES = ("ja", "en")
 
@@ -62,8 +64,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     from meeting.web import register_blueprints
     register_blueprints(app)
-
-    from meeting import realtime  # noqa: F401  (registers the Socket.IO handlers)
 
     from meeting.commands import register_commands
     register_commands(app)

@@ -1,0 +1,234 @@
+"""Socket.IO protocol tests with in-process test clients (threading mode)."""
+
+import time
+
+import sqlalchemy as sa
+
+from meeting.extensions import db, socketio
+from meeting.models import AuditEvent, Idea, OpLog, Vote
+from tests.conftest import build_meeting, events, op_id
+
+
+def wait_for(sock, name, timeout=3.0):
+    """Collect events until one called `name` arrives; return all collected."""
+    deadline = time.monotonic() + timeout
+    got = []
+    while time.monotonic() < deadline:
+        got.extend(sock.get_received())
+        if any(e["name"] == name for e in got):
+            return got
+        time.sleep(0.02)
+    return got
+
+
+def by_table(cards):
+    tables = {}
+    for card in cards:
+        tables.setdefault(card["table_id"], []).append(card)
+    return list(tables.values())
+
+
+def test_connect_without_session_is_refused(app):
+    sock = socketio.test_client(app)
+    assert not sock.is_connected()
+
+
+def test_idea_reaches_own_table_only(app, participant_socket):
+    _, cards = build_meeting(app, participants=4, tables=2)
+    (a1, a2), (b1, b2) = by_table(cards)
+    s_a1, s_a2, s_b1 = participant_socket(a1["token"]), participant_socket(a2["token"], "もみじ"), participant_socket(b1["token"])
+    for s in (s_a1, s_a2, s_b1):
+        s.get_received()
+    ack = s_a1.emit("post_idea", {"op_id": op_id(), "text": "公園にベンチを増やす"}, callback=True)
+    assert ack["ok"] is True and ack["idea"]["text"] == "公園にベンチを増やす"
+    posted = events(s_a2, "idea_posted")
+    assert [e["args"][0]["idea"]["text"] for e in posted] == ["公園にベンチを増やす"]
+    assert events(s_b1) == []
+
+
+def test_every_broadcast_has_seq_and_prev_chain(app, participant_socket):
+    _, cards = build_meeting(app, participants=2, tables=1)
+    s1, s2 = participant_socket(cards[0]["token"]), participant_socket(cards[1]["token"], "もみじ")
+    snap = s2.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]
+    stream = f"table:{cards[0]['table_id']}"
+    last = snap["streams"][stream]
+    s2.get_received()
+    for text in ("一つ目", "二つ目", "三つ目"):
+        s1.emit("post_idea", {"op_id": op_id(), "text": text}, callback=True)
+    messages = [e["args"][0] for e in events(s2, "idea_posted")]
+    assert [m["idea"]["text"] for m in messages] == ["一つ目", "二つ目", "三つ目"]
+    for message in messages:
+        assert message["stream"] == stream
+        assert message["prev"] == last and message["seq"] > last
+        last = message["seq"]
+
+
+def test_vote_tally_is_broadcast_and_last_vote_counts(app, participant_socket):
+    _, cards = build_meeting(app, participants=2, tables=1)
+    s1, s2 = participant_socket(cards[0]["token"]), participant_socket(cards[1]["token"], "もみじ")
+    idea_id = s1.emit("post_idea", {"op_id": op_id(), "text": "図書館を夜まで開ける"}, callback=True)["idea"]["id"]
+    assert s2.emit("vote", {"op_id": op_id(), "idea_id": idea_id, "value": "disagree"}, callback=True)["ok"]
+    assert s2.emit("vote", {"op_id": op_id(), "idea_id": idea_id, "value": "agree"}, callback=True)["ok"]
+    assert s1.emit("vote", {"op_id": op_id(), "idea_id": idea_id, "value": "agree"}, callback=True)["ok"]
+    got = wait_for(s1, "tallies")
+    tallies = [e["args"][0]["tallies"][str(idea_id)] for e in got if e["name"] == "tallies"]
+    assert tallies[-1] == {"agree": 2, "disagree": 0, "pass": 0}
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Vote)) == 2
+
+
+def test_tally_broadcasts_are_coalesced(app, participant_socket):
+    _, cards = build_meeting(app, participants=2, tables=1)
+    s1, s2 = participant_socket(cards[0]["token"]), participant_socket(cards[1]["token"], "もみじ")
+    idea_id = s1.emit("post_idea", {"op_id": op_id(), "text": "a"}, callback=True)["idea"]["id"]
+    for i in range(20):
+        s2.emit("vote", {"op_id": op_id(), "idea_id": idea_id, "value": ("agree", "disagree")[i % 2]}, callback=True)
+    time.sleep(0.3)
+    tallies = [e for e in s1.get_received() if e["name"] == "tallies"]
+    assert 1 <= len(tallies) < 20
+    assert tallies[-1]["args"][0]["tallies"][str(idea_id)]["disagree"] == 1
+
+
+def test_replayed_op_id_repeats_answer_and_changes_nothing(app, participant_socket):
+    _, cards = build_meeting(app, participants=2, tables=1)
+    s1, s2 = participant_socket(cards[0]["token"]), participant_socket(cards[1]["token"], "もみじ")
+    s2.get_received()
+    op = op_id()
+    first = s1.emit("post_idea", {"op_id": op, "text": "同じ操作"}, callback=True)
+    again = s1.emit("post_idea", {"op_id": op, "text": "同じ操作"}, callback=True)
+    assert again == first
+    assert len(events(s2, "idea_posted")) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Idea)) == 1
+
+
+def test_every_event_needs_an_op_id(app, participant_socket):
+    _, cards = build_meeting(app, participants=1, tables=1)
+    s1 = participant_socket(cards[0]["token"])
+    ack = s1.emit("post_idea", {"text": "no op id"}, callback=True)
+    assert ack["ok"] is False and ack["error"] == "op_id" and ack["message"]
+    ack = s1.emit("post_idea", "not an object", callback=True)
+    assert ack["ok"] is False and ack["error"] == "bad_request"
+
+
+def test_errors_are_localized(app, participant_socket):
+    _, cards = build_meeting(app, participants=1, tables=1)
+    s1 = participant_socket(cards[0]["token"])
+    too_long = s1.emit("post_idea", {"op_id": op_id(), "text": "あ" * 501}, callback=True)
+    assert too_long["error"] == "idea_too_long"
+    assert "500" in too_long["message"] and "文字" in too_long["message"]
+    empty = s1.emit("post_idea", {"op_id": op_id(), "text": "   "}, callback=True)
+    assert empty["error"] == "idea_empty"
+    exactly = s1.emit("post_idea", {"op_id": op_id(), "text": "あ" * 500}, callback=True)
+    assert exactly["ok"] is True
+
+
+def test_english_speaker_gets_english_errors(app):
+    from tests.conftest import join
+
+    _, cards = build_meeting(app, participants=1, tables=1)
+    http = app.test_client()
+    http.get("/?lang=en")
+    join(http, cards[0]["token"], "Maple")
+    sock = socketio.test_client(app, flask_test_client=http)
+    ack = sock.emit("vote", {"op_id": op_id(), "idea_id": 1, "value": "maybe"}, callback=True)
+    assert ack["error"] == "vote_value" and "agree" in ack["message"]
+
+
+def test_cannot_vote_on_another_tables_idea(app, participant_socket):
+    _, cards = build_meeting(app, participants=2, tables=2)
+    a, b = by_table(cards)
+    s_a, s_b = participant_socket(a[0]["token"]), participant_socket(b[0]["token"], "もみじ")
+    idea_id = s_a.emit("post_idea", {"op_id": op_id(), "text": "x"}, callback=True)["idea"]["id"]
+    ack = s_b.emit("vote", {"op_id": op_id(), "idea_id": idea_id, "value": "agree"}, callback=True)
+    assert ack["ok"] is False and ack["error"] == "not_found"
+
+
+def staff_socket(app, staff_auth, meeting_id, email="organizer@example.org"):
+    http = app.test_client()
+    staff_auth.login(http, email=email)
+    sock = socketio.test_client(app, flask_test_client=http, auth={"meeting_id": meeting_id})
+    assert sock.is_connected()
+    return sock
+
+
+def test_participant_may_not_moderate(app, participant_socket):
+    _, cards = build_meeting(app, participants=1, tables=1)
+    s1 = participant_socket(cards[0]["token"])
+    idea_id = s1.emit("post_idea", {"op_id": op_id(), "text": "x"}, callback=True)["idea"]["id"]
+    ack = s1.emit("hide_idea", {"op_id": op_id(), "idea_id": idea_id, "reason": "spam"}, callback=True)
+    assert ack == {"ok": False, "error": "forbidden", "message": ack["message"]}
+
+
+def test_staff_of_another_meeting_is_refused(app, staff_auth):
+    meeting_id, _ = build_meeting(app, participants=1, tables=1)
+    staff_auth.create("other@example.org")
+    http = app.test_client()
+    staff_auth.login(http, email="other@example.org")
+    sock = socketio.test_client(app, flask_test_client=http, auth={"meeting_id": meeting_id})
+    assert not sock.is_connected()
+
+
+def test_hide_and_restore_with_reason_are_audited(app, participant_socket, staff_auth):
+    meeting_id, cards = build_meeting(app, participants=2, tables=1)
+    s1, s2 = participant_socket(cards[0]["token"]), participant_socket(cards[1]["token"], "もみじ")
+    idea_id = s1.emit("post_idea", {"op_id": op_id(), "text": "個人名を含む投稿"}, callback=True)["idea"]["id"]
+    control = staff_socket(app, staff_auth, meeting_id)
+    no_reason = control.emit("hide_idea", {"op_id": op_id(), "idea_id": idea_id, "reason": " "}, callback=True)
+    assert no_reason["error"] == "reason_required"
+    s2.get_received()
+    hidden = control.emit("hide_idea", {"op_id": op_id(), "idea_id": idea_id, "reason": "個人名"}, callback=True)
+    assert hidden["ok"] and hidden["idea"]["hidden"] is True
+    assert [e["args"][0]["idea_id"] for e in events(s2, "idea_hidden")] == [idea_id]
+    assert s2.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]["ideas"] == []
+    restored = control.emit("restore_idea", {"op_id": op_id(), "idea_id": idea_id, "reason": "確認済み"}, callback=True)
+    assert restored["ok"] and restored["idea"]["hidden"] is False
+    assert [e["args"][0]["idea"]["id"] for e in events(s2, "idea_posted")] == [idea_id]
+    with app.app_context():
+        log = db.session.execute(sa.select(AuditEvent.action, AuditEvent.target, AuditEvent.detail)
+                                 .where(AuditEvent.action.in_(["idea.hide", "idea.restore"]))
+                                 .order_by(AuditEvent.id)).all()
+    assert [(a, t, d["reason"]) for a, t, d in log] == [
+        ("idea.hide", f"idea:{idea_id}", "個人名"), ("idea.restore", f"idea:{idea_id}", "確認済み")]
+
+
+def test_announcement_reaches_every_phone(app, participant_socket, staff_auth):
+    meeting_id, cards = build_meeting(app, participants=4, tables=2)
+    phones = [participant_socket(c["token"]) for c in cards]
+    control = staff_socket(app, staff_auth, meeting_id)
+    for p in phones:
+        p.get_received()
+    ack = control.emit("announce", {"op_id": op_id(), "text": "あと5分で休憩です"}, callback=True)
+    assert ack["ok"]
+    for p in phones:
+        texts = [e["args"][0]["announcement"]["text"] for e in events(p, "announcement")]
+        assert texts == ["あと5分で休憩です"]
+
+
+def test_control_snapshot_counts_connections_and_ideas(app, participant_socket, staff_auth):
+    meeting_id, cards = build_meeting(app, participants=4, tables=2)
+    a, b = by_table(cards)
+    s = participant_socket(a[0]["token"])
+    participant_socket(a[1]["token"], "もみじ")
+    s.emit("post_idea", {"op_id": op_id(), "text": "x"}, callback=True)
+    control = staff_socket(app, staff_auth, meeting_id)
+    snap = control.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]
+    tables = {t["id"]: t for t in snap["tables"]}
+    assert tables[a[0]["table_id"]]["connected"] == 2 and len(tables[a[0]["table_id"]]["ideas"]) == 1
+    assert tables[b[0]["table_id"]]["connected"] == 0 and tables[b[0]["table_id"]]["ideas"] == []
+    control.get_received()
+    s.disconnect()
+    presence = [e["args"][0] for e in events(control, "presence")]
+    assert presence[-1] == {**presence[-1], "table_id": a[0]["table_id"], "connected": 1}
+
+
+def test_op_log_stores_first_answer_per_actor(app, participant_socket):
+    _, cards = build_meeting(app, participants=2, tables=1)
+    s1, s2 = participant_socket(cards[0]["token"]), participant_socket(cards[1]["token"], "もみじ")
+    op = op_id()
+    s1.emit("post_idea", {"op_id": op, "text": "one"}, callback=True)
+    # The same op_id from another participant is a different operation.
+    other = s2.emit("post_idea", {"op_id": op, "text": "two"}, callback=True)
+    assert other["ok"] and other["idea"]["text"] == "two"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OpLog)) == 2
