@@ -1,0 +1,109 @@
+"""The live meeting on a real server process with real python-socketio clients.
+
+The same flow runs on the embedded default (SQLite) and on PostgreSQL with Redis as the
+Socket.IO message queue.
+"""
+
+import pytest
+import socketio
+
+from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, join_over_http
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def server(request, tmp_path):
+    database = PostgresDatabase() if request.param == "postgresql" else None
+    live = LiveServer(tmp_path, database_url=database.url if database else None,
+                      redis_url=REDIS_TEST_URL if database else None)
+    live.start()
+    yield live
+    live.stop()
+    if database:
+        database.drop()
+
+
+def test_two_tables_each_see_only_their_own_events(server):
+    demo = server.demo(participants=4, tables=2)
+    by_table: dict[str, list] = {}
+    for person in demo["participants"]:
+        by_table.setdefault(person["table"], []).append(person)
+    (a1, a2), (b1, b2) = by_table.values()
+    phones = {key: Phone(server, join_over_http(p["join_url"], key)) for key, p in
+              (("a1", a1), ("a2", a2), ("b1", b1), ("b2", b2))}
+    try:
+        for phone in phones.values():
+            assert phone.call("snapshot", {})["ok"]
+        idea_a = phones["a1"].call("post_idea", {"text": "駅前に駐輪場を"})["idea"]["id"]
+        idea_b = phones["b1"].call("post_idea", {"text": "Bench by the river"})["idea"]["id"]
+        assert phones["a2"].call("vote", {"idea_id": idea_a, "value": "agree"})["ok"]
+        assert phones["b2"].call("vote", {"idea_id": idea_b, "value": "disagree"})["ok"]
+        # A phone cannot vote on another table's idea.
+        assert phones["b2"].call("vote", {"idea_id": idea_a, "value": "agree"})["error"] == "not_found"
+
+        def tally(phone, idea_id):
+            values = [t["tallies"].get(str(idea_id)) for t in phone.named("tallies")]
+            return values[-1] if values and values[-1] else None
+
+        assert phones["a1"].wait_for(lambda: tally(phones["a1"], idea_a) == {"agree": 1, "disagree": 0, "pass": 0})
+        assert phones["b1"].wait_for(lambda: tally(phones["b1"], idea_b) == {"agree": 0, "disagree": 1, "pass": 0})
+        for key, own, other in (("a1", idea_a, idea_b), ("a2", idea_a, idea_b),
+                                ("b1", idea_b, idea_a), ("b2", idea_b, idea_a)):
+            seen_ideas = {e["idea"]["id"] for e in phones[key].named("idea_posted")}
+            seen_tallies = {i for t in phones[key].named("tallies") for i in t["tallies"]}
+            assert own in seen_ideas and other not in seen_ideas, key
+            assert str(other) not in seen_tallies, key
+            seqs = [data["seq"] for _, data in phones[key].received]
+            assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), key
+    finally:
+        for phone in phones.values():
+            phone.close()
+
+
+def test_reconnecting_phone_catches_up_from_snapshot(server):
+    demo = server.demo(participants=2, tables=1)
+    first, second = demo["participants"]
+    http_a = join_over_http(first["join_url"], "A")
+    a, b = Phone(server, http_a), Phone(server, join_over_http(second["join_url"], "B"))
+    try:
+        a.call("post_idea", {"text": "before the drop"})
+        a.close()
+        b.call("post_idea", {"text": "while A was away"})
+        a = Phone(server, http_a)
+        snapshot = a.call("snapshot", {})["snapshot"]
+        assert [i["text"] for i in snapshot["ideas"]] == ["before the drop", "while A was away"]
+        assert snapshot["streams"][f"table:{snapshot['table']['id']}"] >= 2
+    finally:
+        a.close()
+        b.close()
+
+
+def test_foreign_origin_is_refused(server):
+    demo = server.demo(participants=1, tables=1)
+    http = join_over_http(demo["participants"][0]["join_url"], "A")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Phone(server, http, origin="https://evil.example")
+
+
+def test_fifty_identical_votes_leave_one(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    demo = server.demo(participants=2, tables=1)
+    http = join_over_http(demo["participants"][0]["join_url"], "A")
+    author = Phone(server, http)
+    idea_id = author.call("post_idea", {"text": "one vote only"})["idea"]["id"]
+    voters = [Phone(server, http) for _ in range(10)]  # ten connections of the same phone
+    try:
+        def submit(i):
+            return voters[i % 10].call("vote", {"idea_id": idea_id, "value": "agree"})
+
+        with ThreadPoolExecutor(max_workers=25) as pool:
+            acks = list(pool.map(submit, range(50)))
+        assert all(a["ok"] for a in acks)
+        snapshot = author.call("snapshot", {})["snapshot"]
+        assert snapshot["ideas"][0]["tally"] == {"agree": 1, "disagree": 0, "pass": 0}
+    finally:
+        for v in voters:
+            v.close()
+        author.close()
