@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Hashable, Iterable
 
 import numpy as np
+from scipy.sparse.linalg import ArpackError, eigsh
 from scipy.optimize import linear_sum_assignment
 
 from .cluster import clean_start, kmeans, silhouette
@@ -127,6 +128,19 @@ def _apply_votes(st: _State, votes: Iterable[Vote]) -> None:
         st.raw[np.array(rows), np.array(cols)] = np.array(vals)
 
 
+def _top_eigenvectors(G: np.ndarray, k: int) -> np.ndarray:
+    """Columns = the k leading eigenvectors of the symmetric matrix G, largest first."""
+    size = len(G)
+    if size > k + 1 and np.any(G):
+        try:
+            vals, vecs = eigsh(G, k=k, which="LA", v0=np.ones(size), tol=1e-10)
+            return vecs[:, np.argsort(-vals)]
+        except ArpackError:
+            pass
+    vals, vecs = np.linalg.eigh(G)
+    return vecs[:, ::-1][:, :k]
+
+
 def _pca(X: np.ndarray, start: np.ndarray | None, iters: int = 100) -> np.ndarray:
     """Two principal directions of the centered matrix X (rows = participants).
 
@@ -138,8 +152,17 @@ def _pca(X: np.ndarray, start: np.ndarray | None, iters: int = 100) -> np.ndarra
     if nc == 0:
         return np.zeros((0, m))
     if start is None or start.shape != (nc, m):
-        _, _, vt = np.linalg.svd(X, full_matrices=False)
-        comps = vt[:nc].copy()
+        # Leading eigenvectors of the smaller Gram matrix by Lanczos from a fixed start:
+        # deterministic, and it avoids LAPACK's multithreaded paths, which crawl on a busy
+        # 2-core machine.
+        G = X.T @ X if m <= n else X @ X.T
+        vecs = _top_eigenvectors(G, nc)
+        if m <= n:
+            comps = vecs.T.copy()
+        else:
+            comps = (X.T @ vecs).T
+            norms = np.linalg.norm(comps, axis=1, keepdims=True)
+            comps = np.divide(comps, norms, out=np.zeros_like(comps), where=norms > 0)
         for v in comps:
             if v[np.argmax(np.abs(v))] < 0:
                 v *= -1
