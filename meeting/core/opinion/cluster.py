@@ -24,7 +24,10 @@ def n_distinct(points: np.ndarray) -> int:
 
 def assign(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the nearest center for every point (ties go to the later center, as Polis)."""
-    d = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    d = np.zeros((len(points), len(centers)))
+    for dim in range(points.shape[1]):  # a loop over 2 dimensions beats a 3-D temporary
+        diff = points[:, dim, None] - centers[None, :, dim]
+        d += diff * diff
     rev = d[:, ::-1]
     return len(centers) - 1 - rev.argmin(axis=1)
 

@@ -144,7 +144,7 @@ def _top_eigenvectors(G: np.ndarray, k: int) -> np.ndarray:
 def _pca(X: np.ndarray, start: np.ndarray | None, iters: int = 100) -> np.ndarray:
     """Two principal directions of the centered matrix X (rows = participants).
 
-    Cold: SVD, sign fixed so the largest loading is positive. Warm: power iteration with
+    Cold: Lanczos, sign fixed so the largest loading is positive. Warm: power iteration with
     deflation from the previous directions, sign kept continuous with them.
     """
     n, m = X.shape
@@ -167,8 +167,10 @@ def _pca(X: np.ndarray, start: np.ndarray | None, iters: int = 100) -> np.ndarra
             if v[np.argmax(np.abs(v))] < 0:
                 v *= -1
         return comps
+    # Power iteration on the Gram matrix (statements x statements), deflating it after
+    # each direction: one matrix product, then only small matrix-vector steps.
+    G = X.T @ X
     comps = []
-    Xd = X
     for i in range(nc):
         v = start[i].copy()
         for prev in comps:  # keep the start orthogonal to found directions
@@ -176,19 +178,19 @@ def _pca(X: np.ndarray, start: np.ndarray | None, iters: int = 100) -> np.ndarra
         norm = np.linalg.norm(v)
         v = v / norm if norm > 0 else np.ones(m) / np.sqrt(m)
         for _ in range(iters):
-            w = Xd.T @ (Xd @ v)
+            w = G @ v
             nw = np.linalg.norm(w)
             if nw == 0:
                 break
             w /= nw
-            done = np.linalg.norm(w - v) < 1e-10
+            done = np.linalg.norm(w - v) < 1e-9
             v = w
             if done:
                 break
         if v @ start[i] < 0:
             v = -v
         comps.append(v)
-        Xd = Xd - np.outer(Xd @ v, v)
+        G = G - (v @ G @ v) * np.outer(v, v)
     return np.array(comps)
 
 
