@@ -295,7 +295,7 @@ def _run(st: _State, warm: bool) -> OpinionMap:
         group=group,
         groups=groups,
         consensus=consensus(rating, st.statements, excl),
-        gac={s: float(v) for s, v in zip(st.statements, gac) if not st.statements or True},
+        gac={s: float(v) for s, v in zip(st.statements, gac)},
         statement_xy=statement_xy,
         extremity=extremity,
         k=len(groups),
