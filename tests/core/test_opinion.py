@@ -111,11 +111,16 @@ def test_update_is_warm_stable_and_pure():
 
 
 def test_inclusion_is_sticky():
-    om = compute_map(two_camps())
-    # Removing nothing: a participant once in stays in even if the statement count grows
-    # and their vote count falls below the new bar.
-    om2 = update(om, [("p40", s, 1) for s in range(12, 20)])
-    assert om2.in_conv[: 40].all()
+    # 40 people vote on all 5 statements: the bar is min(7, 5) = 5, so all are in.
+    votes = two_camps(n_statements=5)
+    om = compute_map(votes)
+    assert om.in_conv.sum() == 40
+    # A newcomer votes on 8 new statements: the bar rises to 7, yet the 40 stay in.
+    more = [("new", s, 1) for s in range(100, 108)]
+    om2 = update(om, more)
+    assert om2.in_conv.all()
+    # A cold recompute lets in only the newcomer, then the 14 heaviest voters to reach 15.
+    assert compute_map(votes + more).in_conv.sum() == 15
 
 
 def test_k_smoother_waits_for_four_updates():
