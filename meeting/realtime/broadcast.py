@@ -5,8 +5,7 @@ import threading
 from flask import current_app
 
 from meeting.extensions import socketio
-from meeting.services import ideas
-from meeting.services.events import Changes, Event
+from meeting.services.events import TALLY_PUBLISHERS, Changes, Dirty, Event
 
 
 def emit_events(events: list[Event]) -> None:
@@ -15,7 +14,7 @@ def emit_events(events: list[Event]) -> None:
 
 
 class TallyCoalescer:
-    """Collect ideas whose votes changed and broadcast their tallies at most once per interval.
+    """Collect tallies that changed and broadcast each kind at most once per interval per meeting.
 
     A plenary of hundreds voting at once then costs each phone a few messages a second, not
     one per vote.
@@ -23,30 +22,32 @@ class TallyCoalescer:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._pending: dict[int, set[int]] = {}
+        self._pending: dict[tuple[str, int], set[int]] = {}
 
-    def mark(self, dirty: set[tuple[int, int]]) -> None:
+    def mark(self, dirty: set[Dirty]) -> None:
         if not dirty:
             return
         app = current_app._get_current_object()
         start = []
         with self._lock:
-            for meeting_id, idea_id in dirty:
-                if meeting_id not in self._pending:
-                    self._pending[meeting_id] = set()
-                    start.append(meeting_id)
-                self._pending[meeting_id].add(idea_id)
-        for meeting_id in start:
-            socketio.start_background_task(self._flush_later, app, meeting_id)
+            for item in dirty:
+                key = (item.kind, item.meeting_id)
+                if key not in self._pending:
+                    self._pending[key] = set()
+                    start.append(key)
+                self._pending[key].add(item.item_id)
+        for key in start:
+            socketio.start_background_task(self._flush_later, app, key)
 
-    def _flush_later(self, app, meeting_id: int) -> None:
+    def _flush_later(self, app, key: tuple[str, int]) -> None:
         socketio.sleep(app.config["TALLY_INTERVAL"])
         with self._lock:
-            idea_ids = self._pending.pop(meeting_id, set())
-        if not idea_ids:
+            item_ids = self._pending.pop(key, set())
+        if not item_ids:
             return
+        kind, meeting_id = key
         with app.app_context():
-            emit_events(ideas.publish_tallies(meeting_id, idea_ids))
+            emit_events(TALLY_PUBLISHERS[kind](meeting_id, item_ids))
 
 
 tallies = TallyCoalescer()
@@ -55,4 +56,4 @@ tallies = TallyCoalescer()
 def dispatch(changes: Changes) -> None:
     """Broadcast what a committed service call changed."""
     emit_events(changes.events)
-    tallies.mark(changes.dirty_ideas)
+    tallies.mark(changes.dirty)

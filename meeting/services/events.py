@@ -1,5 +1,6 @@
 """Events to broadcast, stamped with the meeting's sequence number before commit."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -32,16 +33,36 @@ class Event:
         return {**self.payload, "stream": self.stream, "seq": self.seq, "prev": self.prev}
 
 
+@dataclass(frozen=True)
+class Dirty:
+    """A tally that changed and is due for a (coalesced) broadcast.
+
+    `kind` names a publisher registered with `register_tally_publisher`.
+    """
+
+    kind: str
+    meeting_id: int
+    item_id: int
+
+
 @dataclass
 class Changes:
-    """What a service changed: events to broadcast and tallies to recount."""
+    """What a service changed: events to broadcast now and tallies to recount soon."""
 
     events: list[Event] = field(default_factory=list)
-    dirty_ideas: set[tuple[int, int]] = field(default_factory=set)
+    dirty: set[Dirty] = field(default_factory=set)
 
     def extend(self, other: "Changes") -> None:
         self.events.extend(other.events)
-        self.dirty_ideas |= other.dirty_ideas
+        self.dirty |= other.dirty
+
+
+# kind -> function(meeting_id, item_ids) that stamps, commits and returns tally events.
+TALLY_PUBLISHERS: dict[str, Callable[[int, set[int]], list[Event]]] = {}
+
+
+def register_tally_publisher(kind: str, publish: Callable[[int, set[int]], list[Event]]) -> None:
+    TALLY_PUBLISHERS[kind] = publish
 
 
 def stamp(meeting_id: int, events: list[Event]) -> None:

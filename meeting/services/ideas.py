@@ -11,8 +11,8 @@ from meeting.models._base import utcnow
 from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
 from meeting.services import audit, meetings
 from meeting.services.errors import ServiceError
-from meeting.services.events import (Changes, Event, meeting_stream, staff_stream, stamp, stream_positions,
-                                     table_stream)
+from meeting.services.events import (Changes, Dirty, Event, meeting_stream, register_tally_publisher, staff_stream,
+                                     stamp, stream_positions, table_stream)
 
 REASON_MAX = 500
 ANNOUNCEMENT_MAX = 500
@@ -74,7 +74,7 @@ def vote(person: Participant, idea_id, value) -> tuple[dict, Changes]:
     stmt = stmt.on_conflict_do_update(index_elements=["participant_id", "idea_id"],
                                       set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
     db.session.execute(stmt)
-    return {"idea_id": idea.id, "value": value}, Changes(dirty_ideas={(idea.meeting_id, idea.id)})
+    return {"idea_id": idea.id, "value": value}, Changes(dirty={Dirty("idea", idea.meeting_id, idea.id)})
 
 
 def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
@@ -97,6 +97,9 @@ def publish_tallies(meeting_id: int, idea_ids: set[int]) -> list[Event]:
     stamp(meeting_id, events)
     db.session.commit()
     return events
+
+
+register_tally_publisher("idea", publish_tallies)
 
 
 def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict, Changes]:
