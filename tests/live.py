@@ -140,3 +140,13 @@ class Phone:
 
     def close(self):
         self.client.disconnect()
+
+
+def close_all(phones) -> None:
+    """Disconnect phones in parallel: each WebSocket close waits up to 3 s for the close frame."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    phones = list(phones)
+    if phones:
+        with ThreadPoolExecutor(max_workers=min(len(phones), 32)) as pool:
+            list(pool.map(lambda p: p.close(), phones))

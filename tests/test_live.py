@@ -7,15 +7,16 @@ Socket.IO message queue.
 import pytest
 import socketio
 
-from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, join_over_http
+from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, close_all, join_over_http
 
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def server(request, tmp_path):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def server(request, tmp_path_factory):
+    """One server per backend for the module; every test makes its own demo meeting."""
     database = PostgresDatabase() if request.param == "postgresql" else None
-    live = LiveServer(tmp_path, database_url=database.url if database else None,
+    live = LiveServer(tmp_path_factory.mktemp(request.param), database_url=database.url if database else None,
                       redis_url=REDIS_TEST_URL if database else None)
     live.start()
     yield live
@@ -57,8 +58,7 @@ def test_two_tables_each_see_only_their_own_events(server):
             seqs = [data["seq"] for _, data in phones[key].received]
             assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), key
     finally:
-        for phone in phones.values():
-            phone.close()
+        close_all(phones.values())
 
 
 def test_reconnecting_phone_catches_up_from_snapshot(server):
@@ -68,15 +68,14 @@ def test_reconnecting_phone_catches_up_from_snapshot(server):
     a, b = Phone(server, http_a), Phone(server, join_over_http(second["join_url"], "B"))
     try:
         a.call("post_idea", {"text": "before the drop"})
-        a.close()
+        close_all([a])
         b.call("post_idea", {"text": "while A was away"})
         a = Phone(server, http_a)
         snapshot = a.call("snapshot", {})["snapshot"]
         assert [i["text"] for i in snapshot["ideas"]] == ["before the drop", "while A was away"]
         assert snapshot["streams"][f"table:{snapshot['table']['id']}"] >= 2
     finally:
-        a.close()
-        b.close()
+        close_all([a, b])
 
 
 def test_foreign_origin_is_refused(server):
@@ -104,6 +103,4 @@ def test_fifty_identical_votes_leave_one(server):
         snapshot = author.call("snapshot", {})["snapshot"]
         assert snapshot["ideas"][0]["tally"] == {"agree": 1, "disagree": 0, "pass": 0}
     finally:
-        for v in voters:
-            v.close()
-        author.close()
+        close_all(voters + [author])

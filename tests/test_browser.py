@@ -1,0 +1,81 @@
+"""Two phones in a real browser: join by link, post, vote, see each other's changes live."""
+
+import os
+import signal
+
+import pytest
+
+from tests.browser import chromium, join, phone
+from tests.live import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+@pytest.fixture
+def server(tmp_path):
+    live = LiveServer(tmp_path).start()
+    yield live
+    live.stop()
+
+
+def idea_card(page, text):
+    return page.locator("li.idea", has_text=text)
+
+
+def test_two_phones_post_and_vote_live(server, tmp_path):
+    demo = server.demo(participants=2, tables=1)
+    first, second = demo["participants"]
+    with chromium() as browser:
+        a, b = phone(browser), phone(browser)
+        join(a, first["join_url"], "さくら")
+        assert "/j/" not in a.url
+        join(b, second["join_url"], "もみじ")
+
+        a.get_by_label("あなたの意見").fill("駅前にベンチを置いてほしい")
+        a.get_by_role("button", name="意見を送る").click()
+        card_b = idea_card(b, "駅前にベンチを置いてほしい")
+        card_b.wait_for(timeout=5000)
+
+        card_b.get_by_role("button", name="賛成").click()
+        agree_b = card_b.locator("button.vote-agree")
+        card_a = idea_card(a, "駅前にベンチを置いてほしい")
+        agree_a = card_a.locator("button.vote-agree")
+        for button in (agree_a, agree_b):
+            button.locator(".n").filter(has_text="1").wait_for(timeout=5000)
+        assert agree_b.get_attribute("aria-pressed") == "true"
+        assert agree_a.get_attribute("aria-pressed") == "false"
+
+        a.screenshot(path=str(tmp_path / "table.png"))
+        # A reader of the README sees this page; keep the picture current when asked to.
+        if os.environ.get("MEETING_UPDATE_SCREENSHOT"):
+            a.screenshot(path=os.environ["MEETING_UPDATE_SCREENSHOT"], full_page=True)
+
+
+def test_dropped_connection_shows_reconnecting_and_loses_nothing(server):
+    demo = server.demo(participants=2, tables=1)
+    first, second = demo["participants"]
+    with chromium() as browser:
+        a, b = phone(browser), phone(browser)
+        join(a, first["join_url"], "さくら")
+        join(b, second["join_url"], "もみじ")
+        a.get_by_label("あなたの意見").fill("最初の意見")
+        a.get_by_role("button", name="意見を送る").click()
+        idea_card(b, "最初の意見").wait_for(timeout=5000)
+
+        # The server goes away: both phones say so.
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+        banner = b.locator("#connection")
+        banner.wait_for(state="visible", timeout=10000)
+        assert banner.inner_text() == "再接続中…"
+
+        # B writes an idea while offline; it is sent once the server is back.
+        b.get_by_label("あなたの意見").fill("切断中に書いた意見")
+        b.get_by_role("button", name="意見を送る").click()
+        server.start()
+        banner.wait_for(state="hidden", timeout=20000)
+        a.locator("#connection").wait_for(state="hidden", timeout=20000)
+        for page in (a, b):
+            idea_card(page, "切断中に書いた意見").wait_for(timeout=10000)
+            assert idea_card(page, "最初の意見").count() == 1
+            assert page.locator("li.idea").count() == 2
