@@ -36,7 +36,8 @@ def make_app(tmp_path, migrated_db, **overrides):
         shutil.copy(migrated_db, path)
     config = {"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
               "SECRET_KEY": TEST_SECRET, "DATA_KEY": TEST_DATA_KEY, "MEETING_ASYNC_MODE": "threading",
-              "TALLY_INTERVAL": 0.05, "TESTING": True}
+              "TALLY_INTERVAL": 0.05, "TESTING": True,
+              "BASE_URL": "https://kurumaza.example"}
     config.update(overrides)
     return create_app(config)
 

@@ -47,6 +47,8 @@ def test_organizer_builds_a_meeting_through_the_pages(app, client, staff_auth):
     assert cards.headers["Cache-Control"] == "no-store"
     assert len(re.findall(r'class="invitation"', html)) == 12
     assert len(set(re.findall(r'class="code">([2-9A-Z]{4}-[2-9A-Z]{4})<', html))) == 12
+    # Printed links use the public address, not whatever host the organizer browses from.
+    assert len(set(re.findall(r'class="link">https://kurumaza\.example/j/[\w-]{22}<', html))) == 12
     qr_links = re.findall(r'src="(/staff/meetings/\d+/invitations/\d+\.svg)"', html)
     assert len(qr_links) == 12
     svg = client.get(qr_links[0])

@@ -4,7 +4,7 @@ import io
 
 import segno
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,7 +18,8 @@ bp = Blueprint("organizer", __name__, url_prefix="/staff")
 
 
 def join_url(token: str) -> str:
-    return url_for("join.by_token", token=token, _external=True)
+    """The printed link: on the public base URL, whatever address the organizer uses."""
+    return current_app.config["BASE_URL"] + url_for("join.by_token", token=token)
 
 
 @bp.route("/")
@@ -109,7 +110,8 @@ def invitation_cards(meeting):
     cards = invitations.printable(meeting)
     audit.record("invitations.view", meeting_id=meeting.id, staff_id=current_user.id, target=f"meeting:{meeting.id}")
     db.session.commit()
-    return render_template("organizer/invitations.html", meeting=meeting, cards=cards, join_url=join_url)
+    return render_template("organizer/invitations.html", meeting=meeting, cards=cards, join_url=join_url,
+                           code_page=current_app.config["BASE_URL"] + url_for("join.by_code"))
 
 
 @bp.route("/meetings/<int:meeting_id>/invitations/<int:participant_id>.<any(svg, png):fmt>")
