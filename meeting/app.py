@@ -4,10 +4,10 @@ from flask import Flask, g, request, session
 from flask_babel import get_locale
 from sqlalchemy import event
 
-from meeting.config import PROJECT_DIR, build_config
-from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 # Registers the Socket.IO handlers; before any init_app, so every app's server gets them.
 from meeting import realtime  # noqa: F401,E402
+from meeting.config import PROJECT_DIR, build_config
+from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 LANGUAGES = ("ja", "en")
 

@@ -1,8 +1,8 @@
 """Fixtures: an app on a fresh migrated SQLite file, staff and participant helpers."""
 
 import re
-import shutil
 import secrets
+import shutil
 
 import pytest
 
@@ -90,8 +90,9 @@ def staff_auth(app):
 def build_meeting(app, *, participants=6, tables=2, organizer_email="organizer@example.org", language="ja"):
     """Create a meeting with seated participants; return its id and the invitations."""
     with app.app_context():
-        from meeting.models import StaffUser
         import sqlalchemy as sa
+
+        from meeting.models import StaffUser
 
         user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == organizer_email))
         if user is None:

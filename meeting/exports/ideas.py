@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from meeting.exports.tabular import write_csv
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, Participant, Round, Table, Vote
 from meeting.models.idea import VOTE_VALUES
-from meeting.exports.tabular import write_csv
 
 IDEA_HEADER = ["idea_id", "table", "round", "author", "text", "hidden", "created_at", "agree", "disagree", "pass"]
 VOTE_HEADER = ["idea_id", "participant", "vote", "updated_at"]

@@ -11,8 +11,17 @@ from meeting.models._base import utcnow
 from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
 from meeting.services import audit, meetings
 from meeting.services.errors import ServiceError
-from meeting.services.events import (Changes, Dirty, Event, meeting_stream, register_tally_publisher, staff_stream,
-                                     stamp, stream_positions, table_stream)
+from meeting.services.events import (
+    Changes,
+    Dirty,
+    Event,
+    meeting_stream,
+    register_tally_publisher,
+    staff_stream,
+    stamp,
+    stream_positions,
+    table_stream,
+)
 
 REASON_MAX = 500
 ANNOUNCEMENT_MAX = 500

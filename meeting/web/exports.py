@@ -5,8 +5,8 @@ import json
 from flask import Blueprint, Response
 from flask_login import current_user
 
-from meeting.extensions import db
 from meeting.exports import ideas as idea_export
+from meeting.extensions import db
 from meeting.services import audit
 from meeting.web.access import meeting_role
 

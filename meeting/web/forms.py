@@ -2,8 +2,16 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField,
-                     SubmitField, TextAreaField)
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from meeting.services import invitations

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Hashable, Iterable
 
 import numpy as np
-from scipy.sparse.linalg import ArpackError, eigsh
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse.linalg import ArpackError, eigsh
 
 from .cluster import clean_start, kmeans, silhouette
 from .repness import Consensus, Repness, consensus, group_informed_consensus, group_repness
