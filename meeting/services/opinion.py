@@ -38,8 +38,9 @@ from meeting.services.events import Event, register_tally_publisher, stamp, staf
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
 
-# meeting id -> (last map, the vote cells it was computed from); per process, lost on restart.
-_previous: dict[int, tuple[OpinionMap, dict]] = {}
+# (meeting id, created_at) -> (last map, the vote cells it was computed from); per process,
+# lost on restart. created_at keeps a recreated database's meeting 1 from reusing a stale map.
+_previous: dict[tuple, tuple[OpinionMap, dict]] = {}
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -76,10 +77,11 @@ def current_tables(meeting_id: int) -> dict[int, int]:
     return dict(db.session.execute(sa.select(Seat.participant_id, Seat.table_id).where(Seat.round_id == rnd)).all())
 
 
-def _map(meeting_id: int, votes: list[tuple], statements: list[int], hidden: set[int]) -> OpinionMap:
+def _map(meeting: Meeting, votes: list[tuple], statements: list[int], hidden: set[int]) -> OpinionMap:
     """Update this process's previous map of the meeting with what changed, or compute afresh."""
     cells = {(p, s): v for p, s, v in votes}
-    previous = _previous.get(meeting_id)
+    key = (meeting.id, meeting.created_at)
+    previous = _previous.get(key)
     om = None
     if previous is not None:
         old_map, old_cells = previous
@@ -89,7 +91,7 @@ def _map(meeting_id: int, votes: list[tuple], statements: list[int], hidden: set
             om = update(old_map, changed, excluded=hidden) if changed or hidden != old_map.state.excluded else old_map
     if om is None:
         om = compute_map(votes, statements=statements, excluded=hidden)
-    _previous[meeting_id] = (om, cells)
+    _previous[key] = (om, cells)
     return om
 
 
@@ -98,7 +100,7 @@ def compute(meeting_id: int) -> dict:
     votes, ideas = meeting_votes(meeting_id)
     hidden = {i.id for i in ideas if i.hidden}
     visible = [i for i in ideas if not i.hidden]
-    om = _map(meeting_id, votes, [i.id for i in visible], hidden)
+    om = _map(db.session.get(Meeting, meeting_id), votes, [i.id for i in visible], hidden)
 
     # Pseudonymous labels, new for every computation: nothing here can be joined to a nickname.
     order = list(range(1, len(om.participants) + 1))
@@ -215,3 +217,10 @@ def map_json(meeting_id: int, snap: OpinionMapSnapshot | None) -> dict:
                                          "breakdown": []}
     return {"meeting_id": meeting_id, "computed_at": _iso(snap.computed_at) if snap else None,
             "vote_count": snap.vote_count if snap else 0, **data}
+
+
+def last_map(meeting_id: int) -> OpinionMap | None:
+    """This process's last computed map of the meeting (internal ids; for tests and reports)."""
+    meeting = db.session.get(Meeting, meeting_id)
+    found = _previous.get((meeting.id, meeting.created_at)) if meeting else None
+    return found[0] if found else None
