@@ -172,6 +172,7 @@ def test_map_page_draws_one_dot_per_grouped_participant_and_tables(app, camps, s
     # The organizer's page and the control room link to the map.
     link = f"/staff/meetings/{camps['meeting_id']}/map"
     assert link in client.get(f"/staff/meetings/{camps['meeting_id']}/control").get_data(as_text=True)
+    assert link in client.get(f"/staff/meetings/{camps['meeting_id']}").get_data(as_text=True)
 
 
 def test_map_json_has_pseudonymous_labels_only(app, camps, staff_auth, client):
