@@ -5,7 +5,7 @@ import threading
 from flask import current_app
 
 from meeting.extensions import socketio
-from meeting.services.events import TALLY_PUBLISHERS, Changes, Dirty, Event
+from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event
 
 
 def emit_events(events: list[Event]) -> None:
@@ -40,7 +40,7 @@ class TallyCoalescer:
             socketio.start_background_task(self._flush_later, app, key)
 
     def _flush_later(self, app, key: tuple[str, int]) -> None:
-        socketio.sleep(app.config["TALLY_INTERVAL"])
+        socketio.sleep(app.config[TALLY_INTERVAL_SETTINGS.get(key[0], "TALLY_INTERVAL")])
         with self._lock:
             item_ids = self._pending.pop(key, set())
         if not item_ids:

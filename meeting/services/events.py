@@ -59,10 +59,14 @@ class Changes:
 
 # kind -> function(meeting_id, item_ids) that stamps, commits and returns tally events.
 TALLY_PUBLISHERS: dict[str, Callable[[int, set[int]], list[Event]]] = {}
+# kind -> the app setting holding how long its changes are collected before publishing.
+TALLY_INTERVAL_SETTINGS: dict[str, str] = {}
 
 
-def register_tally_publisher(kind: str, publish: Callable[[int, set[int]], list[Event]]) -> None:
+def register_tally_publisher(kind: str, publish: Callable[[int, set[int]], list[Event]],
+                             interval_setting: str = "TALLY_INTERVAL") -> None:
     TALLY_PUBLISHERS[kind] = publish
+    TALLY_INTERVAL_SETTINGS[kind] = interval_setting
 
 
 def stamp(meeting_id: int, events: list[Event]) -> None:

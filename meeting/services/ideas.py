@@ -83,7 +83,9 @@ def vote(person: Participant, idea_id, value) -> tuple[dict, Changes]:
     stmt = stmt.on_conflict_do_update(index_elements=["participant_id", "idea_id"],
                                       set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
     db.session.execute(stmt)
-    return {"idea_id": idea.id, "value": value}, Changes(dirty={Dirty("idea", idea.meeting_id, idea.id)})
+    # "map": the opinion map is recomputed later in the background (services/opinion.py).
+    return {"idea_id": idea.id, "value": value}, Changes(dirty={Dirty("idea", idea.meeting_id, idea.id),
+                                                                Dirty("map", idea.meeting_id, 0)})
 
 
 def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
@@ -129,7 +131,7 @@ def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict,
     else:
         table_event = Event(table_stream(idea.table_id), "idea_posted", {"idea": view})
     staff_event = Event(staff_stream(meeting_id), "idea_updated", {"idea": {**view, "hidden_reason": idea.hidden_reason}})
-    return {"idea": view}, Changes(events=[table_event, staff_event])
+    return {"idea": view}, Changes(events=[table_event, staff_event], dirty={Dirty("map", meeting_id, 0)})
 
 
 def hide_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]:
