@@ -29,12 +29,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from meeting.core.opinion import OpinionMap, bridging_statements, breakdown, compute_map, table_agreement, update
+from meeting.core.opinion import OpinionMap, breakdown, bridging_statements, compute_map, table_agreement, update
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Round, Seat, Table, Vote
 from meeting.models._base import utcnow
 from meeting.models.idea import VOTE_VALUES
-from meeting.services.events import Event, register_tally_publisher, stamp, staff_stream
+from meeting.services.events import Event, register_tally_publisher, staff_stream, stamp
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
 
