@@ -104,3 +104,21 @@ def test_fifty_identical_votes_leave_one(server):
         assert snapshot["ideas"][0]["tally"] == {"agree": 1, "disagree": 0, "pass": 0}
     finally:
         close_all(voters + [author])
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "threading"])
+def test_other_async_modes_serve_the_same_flow(tmp_path, mode):
+    live = LiveServer(tmp_path, mode=mode).start()
+    try:
+        demo = live.demo(participants=2, tables=1)
+        a = Phone(live, join_over_http(demo["participants"][0]["join_url"], "A"))
+        b = Phone(live, join_over_http(demo["participants"][1]["join_url"], "B"))
+        b.call("snapshot", {})
+        idea = a.call("post_idea", {"text": f"served by {mode}"})["idea"]
+        assert b.wait_for(lambda: [e["idea"]["text"] for e in b.named("idea_posted")] == [f"served by {mode}"])
+        assert b.call("vote", {"idea_id": idea["id"], "value": "pass"})["ok"]
+        assert a.wait_for(lambda: any(t["tallies"].get(str(idea["id"]), {}).get("pass") == 1 for t in a.named("tallies")))
+        close_all([a, b])
+    finally:
+        live.stop()
+        assert f"({mode} mode)" in live.log.read_text()
