@@ -4,9 +4,10 @@ from meeting.models.audit import AuditEvent, Connection, OpLog
 from meeting.models.idea import Announcement, Idea, Vote
 from meeting.models.meeting import Meeting, Round, Seat, Stream, Table
 from meeting.models.participant import Invitation, Participant
+from meeting.models.poll import Ballot, Poll
 from meeting.models.staff import MeetingStaff, StaffUser
 
 __all__ = [
-    "Announcement", "AuditEvent", "Connection", "Idea", "Invitation", "Meeting", "MeetingStaff",
-    "OpLog", "Participant", "Round", "Seat", "StaffUser", "Stream", "Table", "Vote",
+    "Announcement", "AuditEvent", "Ballot", "Connection", "Idea", "Invitation", "Meeting", "MeetingStaff",
+    "OpLog", "Participant", "Poll", "Round", "Seat", "StaffUser", "Stream", "Table", "Vote",
 ]
