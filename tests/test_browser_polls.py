@@ -26,7 +26,11 @@ def phone_page():
         context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
         page = context.new_page()
         problems = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        # Script errors and CSP refusals; failed loads are checked by URL (a missing favicon is fine).
+        page.on("console", lambda m: problems.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         yield page, problems
         browser.close()
