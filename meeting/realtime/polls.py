@@ -78,7 +78,7 @@ class PollClock:
     def _run(self, app) -> None:
         try:
             while True:
-                socketio.sleep(app.config.get("POLL_CLOCK_INTERVAL", 1.0))
+                socketio.sleep(app.config["POLL_CLOCK_INTERVAL"])
                 with app.app_context():
                     emit_events(polls.close_due())
                     with self._lock:

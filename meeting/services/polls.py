@@ -241,10 +241,10 @@ def create_poll(user, meeting_id: int, data: dict) -> tuple[dict, Changes]:
             options = [{"id": f"o{i + 1}", "label": text} for i, text in enumerate(labels)]
         table_id = data.get("table_id")
         if table_id is not None:
-            table = db.session.get(Table, table_id) if isinstance(table_id, int) else None
+            table = db.session.get(Table, table_id) if isinstance(table_id, int) and not isinstance(table_id, bool) else None
             if table is None or table.meeting_id != meeting_id:
                 raise ServiceError("poll_table")
-    visibility = data.get("visibility", "live")
+    visibility = data.get("visibility") or (before.visibility if before else "live")
     if visibility not in POLL_VISIBILITY:
         raise ServiceError("bad_request")
     poll = Poll(meeting_id=meeting_id, table_id=table_id, round_id=meeting.current_round.id if meeting.current_round else None,
