@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.live import LiveServer, Phone, join_over_http, staff_login
+from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, join_over_http, staff_login
 
 pytestmark = pytest.mark.live
 
@@ -75,4 +75,54 @@ def test_two_hundred_phones_vote_at_once_in_one_plenary_poll(server):
     finally:
         with ThreadPoolExecutor(max_workers=20) as pool:
             list(pool.map(lambda ph: ph.close(), phones))
+        staff.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_server(request, tmp_path):
+    database = PostgresDatabase() if request.param == "postgresql" else None
+    live = LiveServer(tmp_path, database_url=database.url if database else None,
+                      redis_url=REDIS_TEST_URL if database else None,
+                      extra_env={"MEETING_POLL_CLOCK_INTERVAL": "0.2"})
+    live.start()
+    yield live
+    live.stop()
+    if database:
+        database.drop()
+
+
+def test_secret_table_poll_closes_on_time_and_receipts_verify(any_server):
+    demo = any_server.demo(participants=4, tables=2)
+    facilitator = demo["facilitator"]
+    staff = Phone(any_server, staff_login(any_server, facilitator["email"], facilitator["password"]),
+                  auth={"meeting_id": demo["meeting_id"]})
+    phones = [Phone(any_server, join_over_http(p["join_url"], f"p{p['number']}")) for p in demo["participants"]]
+    try:
+        snapshots = [phone.call("snapshot", {})["snapshot"] for phone in phones]
+        table_id = snapshots[0]["table"]["id"]
+        created = staff.call("create_poll", {"kind": "approval", "question": "秘密の投票", "options": ["A", "B", "C"],
+                                             "table_id": table_id, "secret": True, "visibility": "after_close",
+                                             "rules": {"duration": 2}})
+        poll_id = created["poll"]["id"]
+        assert staff.call("open_poll", {"poll_id": poll_id})["ok"]
+        receipts = []
+        for phone, snap in zip(phones, snapshots):
+            ack = phone.call("cast_ballot", {"poll_id": poll_id, "ballot": {"options": ["o1", "o2"]}})
+            if snap["table"]["id"] == table_id:
+                assert ack["ok"], ack
+                again = phone.call("cast_ballot", {"poll_id": poll_id, "ballot": {"options": ["o2"]}})
+                receipts.append(again["receipt"])
+            else:
+                assert ack["error"] == "not_found"
+        assert staff.wait_for(lambda: staff.named("poll_closed"), 10)  # closed by the server's clock
+        results = staff.named("poll_closed")[-1]["results"]
+        assert {r["id"]: r["value"] for r in results["rows"]} == {"o1": 0, "o2": len(receipts), "o3": 0}
+        for receipt in receipts:
+            check = phones[0].call("check_receipt", {"receipt": receipt})
+            assert check["ok"] and check["ballot"] == {"options": ["o2"]}
+        snap = staff.call("snapshot", {})["snapshot"]
+        assert [p["state"] for p in snap["polls"]] == ["closed"]
+    finally:
+        for phone in phones:
+            phone.close()
         staff.close()
