@@ -53,6 +53,7 @@ def build_config(overrides: dict | None = None) -> dict:
         "TALLY_INTERVAL": float(env.get("MEETING_TALLY_INTERVAL", "0.25")),
         # The opinion map is recomputed at most once per this many seconds per meeting and process.
         "MAP_INTERVAL": float(env.get("MEETING_MAP_INTERVAL", "5")),
+        "POLL_CLOCK_INTERVAL": float(env.get("MEETING_POLL_CLOCK_INTERVAL", "1.0")),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "CODE_RATE_LIMIT": env.get("MEETING_CODE_RATE_LIMIT", "30 per minute;300 per hour"),

@@ -99,6 +99,17 @@ class LiveServer:
                 self.process.wait(5)
 
 
+def staff_login(server: LiveServer, email: str, password: str) -> requests.Session:
+    """Log a staff member in through the login form; return the session holding the cookie."""
+    http = requests.Session()
+    page = http.get(server.url + "/login", timeout=10)
+    token = CSRF.search(page.text).group(1)
+    done = http.post(server.url + "/login", data={"email": email, "password": password, "csrf_token": token},
+                     timeout=10)
+    assert "/login" not in done.url, done.url
+    return http
+
+
 def join_over_http(join_url: str, nickname: str) -> requests.Session:
     """Follow an invitation link as a phone would and return the session holding the cookie."""
     http = requests.Session()
@@ -113,7 +124,8 @@ def join_over_http(join_url: str, nickname: str) -> requests.Session:
 class Phone:
     """A real python-socketio client with a participant's cookie, recording what it receives."""
 
-    def __init__(self, server: LiveServer, http: requests.Session, origin: str | None = None):
+    def __init__(self, server: LiveServer, http: requests.Session, origin: str | None = None,
+                 auth: dict | None = None):
         self.received: list[tuple[str, dict]] = []
         self.client = socketio.Client(reconnection=False)
         self.client.on("*", lambda name, data: self.received.append((name, data)))
@@ -121,7 +133,7 @@ class Phone:
         headers = {"Cookie": cookie}
         if origin:  # otherwise the WebSocket client sends the server's own origin
             headers["Origin"] = origin
-        self.client.connect(server.url, headers=headers,
+        self.client.connect(server.url, headers=headers, auth=auth,
                             transports=["websocket"], wait_timeout=10)
 
     def call(self, event: str, payload: dict) -> dict:

@@ -5,9 +5,10 @@ from meeting.models.idea import Announcement, Idea, Vote
 from meeting.models.meeting import Meeting, Round, Seat, Stream, Table
 from meeting.models.opinion import OpinionMapSnapshot
 from meeting.models.participant import Invitation, Participant
+from meeting.models.poll import Ballot, Poll
 from meeting.models.staff import MeetingStaff, StaffUser
 
 __all__ = [
-    "Announcement", "AuditEvent", "Connection", "Idea", "Invitation", "Meeting", "MeetingStaff",
-    "OpLog", "OpinionMapSnapshot", "Participant", "Round", "Seat", "StaffUser", "Stream", "Table", "Vote",
+    "Announcement", "AuditEvent", "Ballot", "Connection", "Idea", "Invitation", "Meeting", "MeetingStaff",
+    "OpLog", "OpinionMapSnapshot", "Participant", "Poll", "Round", "Seat", "StaffUser", "Stream", "Table", "Vote",
 ]

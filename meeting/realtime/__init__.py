@@ -1,3 +1,4 @@
 """Socket.IO handlers: validate, call a service, emit what it returned."""
 
 from meeting.realtime import handlers  # noqa: F401
+from meeting.realtime import polls  # noqa: F401

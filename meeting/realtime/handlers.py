@@ -101,11 +101,20 @@ def snapshot(data=None):
         return ServiceError("forbidden").as_ack()
     try:
         if who.participant_id:
-            return {"ok": True, "snapshot": ideas.participant_snapshot(_participant(who))}
-        _staff(who)
-        return {"ok": True, "snapshot": ideas.staff_snapshot(db.session.get(Meeting, who.meeting_id))}
+            person = _participant(who)
+            snap = ideas.participant_snapshot(person)
+        else:
+            person = _staff(who)
+            snap = ideas.staff_snapshot(db.session.get(Meeting, who.meeting_id))
+        for extend in snapshot_extensions:
+            extend(who, person, snap)
+        return {"ok": True, "snapshot": snap}
     except ServiceError as err:
         return err.as_ack()
+
+
+# Other realtime modules add their part of a snapshot here: extend(principal, person or staff user, snapshot).
+snapshot_extensions: list = []
 
 
 @client_event("post_idea", role="participant")

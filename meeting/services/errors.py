@@ -16,6 +16,36 @@ MESSAGES = {
     "invitation_used": _l("This invitation has already been used on another phone. Please ask the staff for help."),
     "nickname_invalid": _l("Please choose a nickname of 1 to 20 characters."),
     "op_id": _l("The request was not understood. Please reload the page."),
+    # Polls (staff)
+    "poll_kind": _l("Please choose the kind of poll."),
+    "poll_question": _l("Please write the question (at most %(max)s characters)."),
+    "poll_options": _l("Please give the choices, one per line, without repeating one (at most %(max)s)."),
+    "poll_option_label": _l("A choice can be at most %(max)s characters long."),
+    "poll_rules": _l("Please check the limits of the poll."),
+    "poll_table": _l("This table does not exist in this meeting."),
+    "poll_closes_at": _l("The closing time must be in the future."),
+    "poll_survey_link": _l("The second wave must follow a first-wave survey that has no second wave yet."),
+    "poll_state": _l("This poll cannot do that now (it is already open or closed)."),
+    "breakdown_open": _l("A breakdown is shown only after the poll is closed."),
+    "breakdown_secret": _l("A secret poll cannot be broken down by group."),
+    # Polls (participants)
+    "poll_not_open": _l("This poll is not open for answers now."),
+    "receipt_unknown": _l("No ballot was found for this receipt."),
+    # Ballots: the codes of meeting.core.tally.BallotError
+    "malformed": _l("Your answer could not be read. Please try again."),
+    "empty": _l("Please choose your answer before sending."),
+    "unknown_option": _l("“%(option)s” is not one of the choices."),
+    "duplicate_option": _l("You chose “%(option)s” twice."),
+    "duplicate_rank": _l("“%(option)s” is in your ranking twice."),
+    "invalid_vote": _l("Please choose agree, disagree or pass."),
+    "out_of_range": _l("Please choose a value from %(min)s to %(max)s."),
+    "too_many_approvals": _l("You can choose at most %(max)s (you chose %(count)s)."),
+    "too_few_approvals": _l("Please choose at least %(min)s (you chose %(count)s)."),
+    "too_many_dots": _l("You have %(max)s dots (you placed %(count)s)."),
+    "too_few_dots": _l("Please place all %(required)s dots (you placed %(count)s)."),
+    "too_many_on_one": _l("You can put at most %(max)s dots on “%(option)s”."),
+    "too_few_ranked": _l("Please rank at least %(min)s (you ranked %(count)s)."),
+    "too_many_ranked": _l("You can rank at most %(max)s (you ranked %(count)s)."),
 }
 
 

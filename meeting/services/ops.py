@@ -21,13 +21,17 @@ def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Cha
     stored = _stored(actor, op_id)
     if stored is not None:
         return stored, Changes()
+    once: dict = {}
     try:
         result, changes = action()
+        # Fields under "_once" reach this sender now but are never stored (e.g. a voter's
+        # secret receipt): a replay gets the stored answer without them.
+        once = result.pop("_once", None) or {}
         ack = {"ok": True, **result}
         stamp(meeting_id, changes.events)
     except ServiceError as err:
         db.session.rollback()
-        ack, changes = err.as_ack(), Changes()
+        ack, changes, once = err.as_ack(), Changes(), {}
     db.session.add(OpLog(actor=actor, op_id=op_id, response=ack))
     try:
         db.session.commit()
@@ -38,7 +42,7 @@ def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Cha
         if stored is None:
             raise
         return stored, Changes()
-    return ack, changes
+    return ({**ack, **once} if once else ack), changes
 
 
 def _stored(actor: str, op_id: str) -> dict | None:

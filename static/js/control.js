@@ -77,8 +77,10 @@
         renderTable(table);
       });
       if (snap.announcement) document.getElementById('last-announcement').textContent = snap.announcement.text;
+      if (K.controlPolls) K.controlPolls.snapshot(snap);
     },
     onEvent(name, msg) {
+      if (K.controlPolls && name.startsWith('poll_')) K.controlPolls.event(name, msg);
       if (name === 'idea_posted' || name === 'idea_updated') upsertIdea(msg.idea);
       else if (name === 'presence') {
         const table = tables.get(msg.table_id);
@@ -95,6 +97,8 @@
       }
     },
   });
+
+  if (K.controlPolls) K.controlPolls.attach(rt);
 
   document.getElementById('announce-form').addEventListener('submit', (event) => {
     event.preventDefault();

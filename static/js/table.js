@@ -60,8 +60,10 @@
       if (snap.table) document.getElementById('table-name').textContent = K.fill(t.table, { name: snap.table.name });
       showAnnouncement(snap.announcement);
       empty.hidden = ideas.size > 0;
+      if (K.polls) K.polls.snapshot(snap);
     },
     onEvent(name, msg) {
+      if (K.polls && name.startsWith('poll_')) K.polls.event(name, msg);
       if (name === 'idea_posted') render(msg.idea);
       else if (name === 'idea_hidden') remove(msg.idea_id);
       else if (name === 'tallies') {
@@ -72,6 +74,8 @@
       } else if (name === 'announcement') showAnnouncement(msg.announcement);
     },
   });
+
+  if (K.polls) K.polls.attach(rt);
 
   function vote(id, value) {
     const entry = ideas.get(id);

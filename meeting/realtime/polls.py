@@ -1,0 +1,94 @@
+"""Socket.IO events for polls; the protocol is documented in docs/protocol.md ("Polls")."""
+
+import threading
+
+from flask import current_app
+
+from meeting.extensions import socketio
+from meeting.realtime.broadcast import emit_events
+from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
+from meeting.services import polls
+
+
+@client_event("create_poll", role="staff")
+def create_poll(who, data):
+    return polls.create_poll(_staff(who), who.meeting_id, data)
+
+
+@client_event("open_poll", role="staff")
+def open_poll(who, data):
+    result = polls.open_poll(_staff(who), who.meeting_id, data.get("poll_id"))
+    if result[0]["poll"]["closes_at"]:
+        clock.wake()
+    return result
+
+
+@client_event("close_poll", role="staff")
+def close_poll(who, data):
+    return polls.close_poll(_staff(who), who.meeting_id, data.get("poll_id"))
+
+
+@client_event("poll_breakdown", role="staff")
+def poll_breakdown(who, data):
+    return polls.poll_breakdown(who.meeting_id, data.get("poll_id"), data.get("category"))
+
+
+@client_event("cast_ballot", role="participant")
+def cast_ballot(who, data):
+    return polls.cast_ballot(_participant(who), data.get("poll_id"), data.get("ballot"))
+
+
+@client_event("check_receipt", role="participant")
+def check_receipt(who, data):
+    _participant(who)
+    return polls.check_receipt(who.meeting_id, data.get("receipt"))
+
+
+def extend_snapshot(who, person, snap):
+    snap["polls"] = polls.participant_polls(person) if who.participant_id else polls.staff_polls(who.meeting_id)
+    if any(p["state"] == "open" and p["closes_at"] for p in snap["polls"]):
+        clock.wake()  # e.g. after a restart, the first client to come back restarts the clock
+
+
+snapshot_extensions.append(extend_snapshot)
+
+
+class PollClock:
+    """Close polls when their closing time comes.
+
+    One background task per server process runs while some open poll has a closing time:
+    it is woken when such a poll opens (or a snapshot shows one), checks every
+    POLL_CLOCK_INTERVAL seconds, and stops when none is left. Closing is a conditional
+    update, so several processes may race for a poll and only one closes it and broadcasts.
+    Ballots are refused after the closing time even before the clock has run.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: set[int] = set()  # ids of the apps whose clock runs (tests make many apps)
+
+    def wake(self) -> None:
+        app = current_app._get_current_object()
+        with self._lock:
+            if id(app) in self._running:
+                return
+            self._running.add(id(app))
+        socketio.start_background_task(self._run, app)
+
+    def _run(self, app) -> None:
+        try:
+            while True:
+                socketio.sleep(app.config["POLL_CLOCK_INTERVAL"])
+                with app.app_context():
+                    emit_events(polls.close_due())
+                    with self._lock:
+                        if polls.next_deadline() is None:
+                            self._running.discard(id(app))
+                            return
+        except Exception:
+            with self._lock:
+                self._running.discard(id(app))
+            raise
+
+
+clock = PollClock()
