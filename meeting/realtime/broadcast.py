@@ -47,7 +47,14 @@ class TallyCoalescer:
             return
         kind, meeting_id = key
         with app.app_context():
-            emit_events(TALLY_PUBLISHERS[kind](meeting_id, item_ids))
+            try:
+                events = TALLY_PUBLISHERS[kind](meeting_id, item_ids)
+            except Exception:
+                # Keep the batch: the next change retries it rather than losing these tallies.
+                app.logger.exception("publishing %s tallies of meeting %s failed", kind, meeting_id)
+                self.mark({Dirty(kind, meeting_id, i) for i in item_ids})
+                return
+            emit_events(events)
 
 
 tallies = TallyCoalescer()

@@ -167,7 +167,9 @@ def participant_snapshot(person: Participant) -> dict:
     """Everything this participant may see now."""
     meeting = db.session.get(Meeting, person.meeting_id)
     table = meetings.table_of(person)
-    streams = [meeting_stream(meeting.id)] + ([table_stream(table.id)] if table else [])
+    # Positions before content: whatever commits in between is then in the snapshot AND
+    # re-broadcast above these positions (applied twice, harmlessly), never lost.
+    positions = stream_positions(meeting.id, [meeting_stream(meeting.id)] + ([table_stream(table.id)] if table else []))
     ideas: list[dict] = []
     if table:
         rows = list(db.session.scalars(sa.select(Idea).where(Idea.table_id == table.id, Idea.hidden.is_(False))
@@ -184,11 +186,12 @@ def participant_snapshot(person: Participant) -> dict:
             "me": {"id": person.id, "nickname": person.nickname},
             "table": {"id": table.id, "name": table.name} if table else None,
             "ideas": ideas, "announcement": latest_announcement(meeting.id),
-            "streams": stream_positions(meeting.id, streams)}
+            "streams": positions}
 
 
 def staff_snapshot(meeting: Meeting) -> dict:
     """The control room's view: every table with its connected count and ideas."""
+    positions = stream_positions(meeting.id, [staff_stream(meeting.id)])  # first: see participant_snapshot
     seated = meetings.seating(meeting)
     connected = dict(db.session.execute(sa.select(Connection.table_id, sa.func.count())
                                         .where(Connection.meeting_id == meeting.id,
@@ -205,7 +208,7 @@ def staff_snapshot(meeting: Meeting) -> dict:
               for t in meeting.tables]
     return {"meeting": {"id": meeting.id, "title": meeting.title}, "tables": tables,
             "announcement": latest_announcement(meeting.id),
-            "streams": stream_positions(meeting.id, [staff_stream(meeting.id)])}
+            "streams": positions}
 
 
 def table_by_id(meeting_id: int, table_id: int) -> Table | None:

@@ -23,8 +23,16 @@ from meeting.models._base import utcnow
 from meeting.models.poll import POLL_KINDS, POLL_VISIBILITY
 from meeting.services import audit, meetings
 from meeting.services.errors import ServiceError
-from meeting.services.events import (Changes, Dirty, Event, meeting_stream, register_tally_publisher, staff_stream,
-                                     stamp, table_stream)
+from meeting.services.events import (
+    Changes,
+    Dirty,
+    Event,
+    meeting_stream,
+    register_tally_publisher,
+    staff_stream,
+    stamp,
+    table_stream,
+)
 
 QUESTION_MAX = 500
 LABEL_MAX = 200
