@@ -12,6 +12,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from meeting.services import invitations
@@ -25,7 +26,7 @@ class LoginForm(FlaskForm):
 
 class MeetingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    language = SelectField(_l("Language"), choices=[("ja", "日本語"), ("en", "English")], default="ja")
+    language = SelectField(_l("Language"), choices=[SelectChoice("ja", "日本語"), SelectChoice("en", "English")], default="ja")
     purpose = TextAreaField(_l("Purpose notice shown to participants"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Create meeting"))
 

@@ -5,6 +5,7 @@ import secrets as pysecrets
 from flask import Blueprint, current_app, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from meeting.extensions import db, limiter
 from meeting.models import Invitation, Meeting
@@ -86,7 +87,7 @@ def welcome():
     suggestions = pysecrets.SystemRandom().sample(NICKNAMES[lang], 4)
     if inv.participant.nickname:
         suggestions = [inv.participant.nickname] + suggestions[:3]
-    form.nickname_choice.choices = [(n, n) for n in suggestions]
+    form.nickname_choice.choices = [SelectChoice(n, n) for n in suggestions]
     error = None
     if form.validate_on_submit():
         try:
