@@ -1,0 +1,1 @@
+"""Panel selection by lot (sortition) under quotas: pure logic, no I/O."""
