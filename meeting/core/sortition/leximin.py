@@ -20,6 +20,7 @@ from .model import InfeasibleQuotas, Instance, Progress, Result, SolverError
 from .problem import INF, Compiled, PanelOracle, compile_instance, new_highs
 
 EPS = 1e-6        # pricing tolerance on the level value (probability units)
+SMOOTHING = 0.6   # weight of the stability centre when pricing
 Y_POSITIVE = 1e-7  # dual weight above which a group is fixed at the level value
 
 
@@ -51,6 +52,19 @@ class _Master:
     def fix(self, g: int, p: float) -> None:
         self.h.changeCoeff(0, g, 0.0)
         self.h.changeColCost(g, -p)
+
+    def interior_weights(self) -> np.ndarray:
+        """Re-solve a copy by interior point without crossover: a dual weight vector with
+        as many positive entries as possible, so one level fixes many groups at once."""
+        h = new_highs()
+        h.passModel(self.h.getLp())
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
+        h.setOptionValue("ipm_optimality_tolerance", 1e-9)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return np.array(self.h.getSolution().col_value[:self.G])
+        return np.array(h.getSolution().col_value[:self.G])
 
     def solve(self) -> tuple[np.ndarray, float, float]:
         self.h.run()
@@ -86,13 +100,17 @@ def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
 
 def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optional[Progress] = None,
             seed: int = 0, initial_rounds: Optional[int] = None,
-            compiled: Optional[Compiled] = None, method_name: str = "leximin") -> Result:
+            compiled: Optional[Compiled] = None, method_name: str = "leximin",
+            time_limit: Optional[float] = None) -> Result:
     """Distribution over panels whose selection probabilities are leximin-optimal.
 
     `levels=1` stops after maximising the minimum probability (MAXIMIN).
     Raises InfeasibleQuotas (with the relaxation report) when no panel exists.
+    `time_limit` (seconds): stop refining there; people not yet fixed keep the
+    level reached so far as a guaranteed minimum, and `optimal` becomes False.
     """
     started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
     report = progress or (lambda fraction, message: None)
     c = compiled or compile_instance(instance)
     feas = check_feasibility(instance, c)
@@ -158,6 +176,8 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
     while not fixed.all():
         level += 1
         level_start_gap = None
+        center: Optional[np.ndarray] = None   # stability centre (Wentges smoothing)
+        best_bound = np.inf
         while True:
             y, z, value = master.solve()
             free_people = size[~fixed].sum()
@@ -167,10 +187,31 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
                 p_fixed[~fixed] = best_possible
                 fixed[:] = True
                 break
-            counts, w = oracle.best(y / size)
-            if counts is None:
-                raise SolverError("The panel solver found no panel after the quotas were checked.")
-            gap = w - z
+            if deadline is not None and time.perf_counter() > deadline:
+                optimal = False
+                notes.append(f"Stopped at the time limit in level {level}: everyone not yet fixed "
+                             f"has probability at least {value:.4f}.")
+                p_fixed[~fixed] = value
+                fixed[:] = True
+                break
+            violated = False
+            for attempt in (0, 1):
+                # price at a point between the best dual so far and the LP dual: this damps
+                # the oscillation of the duals, the usual cause of slow column generation
+                y_price = y if center is None or attempt == 1 else SMOOTHING * center + (1 - SMOOTHING) * y
+                counts, w = oracle.best(y_price / size)
+                if counts is None:
+                    raise SolverError("The panel solver found no panel after the quotas were checked.")
+                bound = w - float(p_fixed[fixed] @ y_price[fixed])
+                if bound < best_bound:
+                    best_bound, center = bound, y_price
+                if counts @ (y / size) > z + 1e-9 and remember(counts):
+                    master.add_panel(counts)
+                    violated = True
+                    break
+                if best_bound - value <= EPS:
+                    break
+            gap = max(best_bound - value, 0.0)
             if level_start_gap is None:
                 level_start_gap = max(gap, 1e-9)
             done_share = (size[fixed].sum() + free_people * max(0.0, 1 - gap / level_start_gap) ** 2) / c.n
@@ -178,6 +219,8 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
             report(min(last_fraction, 0.95), f"Level {level}: minimum {value:.4f}, gap {gap:.2e}")
             if gap <= EPS:
                 free_idx = np.flatnonzero(~fixed)
+                if levels is None:
+                    y = np.maximum(y, master.interior_weights())
                 newly = free_idx[y[free_idx] > Y_POSITIVE]
                 if len(newly) == 0:
                     newly = free_idx[[int(np.argmax(y[free_idx]))]]
@@ -186,15 +229,13 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
                     p_fixed[g] = value
                     master.fix(int(g), value)
                 break
-            if not remember(counts):
-                # the LP should never price an existing panel above z; stop safely
+            if not violated:
+                # no new panel although the bound is not reached: numerical trouble; stop safely
                 optimal = False
-                free_idx = np.flatnonzero(~fixed)
-                p_fixed[free_idx] = value
+                p_fixed[~fixed] = value
                 fixed[:] = True
                 notes.append("Column generation stalled; the minimum probability is a lower bound.")
                 break
-            master.add_panel(counts)
         if levels is not None and level >= levels and not fixed.all():
             # MAXIMIN: everyone else only needs at least the level value
             p_fixed[~fixed] = value
