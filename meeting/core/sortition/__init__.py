@@ -26,17 +26,20 @@ METHODS = ("leximin", "maximin", "legacy")
 
 
 def select(instance: Instance, *, method: str = "leximin", progress: Optional[Progress] = None,
-           seed: int = 0, legacy_runs: int = 1000) -> Result:
+           seed: int = 0, legacy_runs: int = 1000, time_limit: Optional[float] = None) -> Result:
     """Compute the selection distribution with `method` (leximin, maximin or legacy).
 
     `progress(fraction, message)` is called while solving. Raises InfeasibleQuotas
     (its `.report` says which quotas conflict and the smallest relaxation) or
-    SortitionError for a pool that does not match the quotas.
+    SortitionError for a pool that does not match the quotas. `time_limit` (seconds)
+    bounds LEXIMIN's refinement (see `leximin`); `seed` only varies the solver's
+    starting panels, the draw has its own seed.
     """
     if method == "leximin":
-        return leximin(instance, progress=progress, seed=seed)
+        return leximin(instance, progress=progress, seed=seed, time_limit=time_limit)
     if method == "maximin":
-        return maximin(instance, progress=progress, seed=seed)
+        return leximin(instance, levels=1, progress=progress, seed=seed, time_limit=time_limit,
+                       method_name="maximin")
     if method == "legacy":
         return legacy(instance, runs=legacy_runs, seed=seed, progress=progress)
     raise SortitionError(f"Unknown method '{method}' (use one of {', '.join(METHODS)}).")
