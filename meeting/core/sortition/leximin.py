@@ -1,0 +1,256 @@
+"""LEXIMIN (and MAXIMIN as its first level) by column generation.
+
+The restricted dual LP (weights y per group, cap z on every known panel's weight)
+lives in ONE HiGHS model for the whole run: a new panel is one added row, fixing a
+group changes one coefficient and one cost, and every solve starts from the
+previous basis (dual simplex). Pricing is the panel MIP (problem.PanelOracle).
+A level stops early when its value reaches the best possible share, i.e. k/n on
+the first level: then everyone left gets exactly that and nothing is left to prove.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import highspy
+import numpy as np
+
+from .feasibility import check_feasibility
+from .model import InfeasibleQuotas, Instance, Progress, Result, SolverError
+from .problem import INF, Compiled, PanelOracle, compile_instance, new_highs
+
+EPS = 1e-6        # pricing tolerance on the level value (probability units)
+SMOOTHING = 0.6   # weight of the stability centre when pricing
+Y_POSITIVE = 1e-7  # dual weight above which a group is fixed at the level value
+
+
+class _Master:
+    """The restricted dual LP: min z - sum_fixed p_g y_g, s.t. panel rows, sum_unfixed y = 1."""
+
+    def __init__(self, c: Compiled, active: np.ndarray):
+        self.c = c
+        G = c.G
+        h = new_highs()
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("simplex_strategy", 1)  # dual simplex: natural after adding rows
+        costs = np.concatenate([np.zeros(G), [1.0]])
+        lower = np.concatenate([np.zeros(G), [-INF]])
+        upper = np.full(G + 1, INF)
+        h.addCols(G + 1, costs, lower, upper, 0, np.zeros(G + 1, dtype=np.int32),
+                  np.zeros(0, dtype=np.int32), np.zeros(0))
+        idx = np.flatnonzero(active).astype(np.int32)
+        h.addRow(1.0, 1.0, len(idx), idx, np.ones(len(idx)))
+        self.h = h
+        self.G = G
+
+    def add_panel(self, counts: np.ndarray) -> None:
+        nz = np.flatnonzero(counts)
+        idx = np.concatenate([nz, [self.G]]).astype(np.int32)
+        vals = np.concatenate([counts[nz] / self.c.size[nz], [-1.0]])
+        self.h.addRow(-INF, 0.0, len(idx), idx, vals)
+
+    def fix(self, g: int, p: float) -> None:
+        self.h.changeCoeff(0, g, 0.0)
+        self.h.changeColCost(g, -p)
+
+    def interior_weights(self) -> np.ndarray:
+        """Re-solve a copy by interior point without crossover: a dual weight vector with
+        as many positive entries as possible, so one level fixes many groups at once."""
+        h = new_highs()
+        h.passModel(self.h.getLp())
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
+        h.setOptionValue("ipm_optimality_tolerance", 1e-9)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return np.array(self.h.getSolution().col_value[:self.G])
+        return np.array(h.getSolution().col_value[:self.G])
+
+    def solve(self) -> tuple[np.ndarray, float, float]:
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(f"The master LP stopped: {self.h.modelStatusToString(status)}")
+        x = np.array(self.h.getSolution().col_value)
+        value = float(self.h.getInfo().objective_function_value)
+        return x[:self.G], float(x[self.G]), value
+
+
+def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
+                  reachable: np.ndarray) -> np.ndarray:
+    """Panel probabilities meeting every group's target share (minimise the worst shortfall)."""
+    P = len(panels)
+    h = new_highs()
+    h.addCols(P + 1, np.concatenate([np.zeros(P), [1.0]]), np.zeros(P + 1), np.full(P + 1, INF),
+              0, np.zeros(P + 1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+    h.addRow(1.0, 1.0, P, np.arange(P, dtype=np.int32), np.ones(P))
+    M = np.array(panels, dtype=float) / c.size  # (P, G) shares
+    for g in np.flatnonzero(reachable):
+        nz = np.flatnonzero(M[:, g])
+        idx = np.concatenate([nz, [P]]).astype(np.int32)
+        vals = np.concatenate([M[nz, g], [1.0]])
+        h.addRow(float(target[g]), INF, len(idx), idx, vals)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise SolverError("The final distribution LP failed.")
+    lam = np.array(h.getSolution().col_value[:P]).clip(0)
+    lam[lam < 1e-10] = 0
+    return lam / lam.sum()
+
+
+def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optional[Progress] = None,
+            seed: int = 0, initial_rounds: Optional[int] = None,
+            compiled: Optional[Compiled] = None, method_name: str = "leximin",
+            time_limit: Optional[float] = None) -> Result:
+    """Distribution over panels whose selection probabilities are leximin-optimal.
+
+    `levels=1` stops after maximising the minimum probability (MAXIMIN).
+    Raises InfeasibleQuotas (with the relaxation report) when no panel exists.
+    `time_limit` (seconds): stop refining there; people not yet fixed keep the
+    level reached so far as a guaranteed minimum, and `optimal` becomes False.
+    """
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
+    report = progress or (lambda fraction, message: None)
+    c = compiled or compile_instance(instance)
+    feas = check_feasibility(instance, c)
+    if not feas.feasible:
+        raise InfeasibleQuotas(feas)
+    G, size, k = c.G, c.size.astype(float), c.k
+    rng = np.random.default_rng(seed)
+    oracle = PanelOracle(c)
+    panels: list[np.ndarray] = []
+    seen: set[bytes] = set()
+
+    def remember(counts: np.ndarray) -> bool:
+        key = counts.astype(np.int32).tobytes()
+        if key in seen:
+            return False
+        seen.add(key)
+        panels.append(counts)
+        return True
+
+    # 1. initial panels by multiplicative weights (per-person weights, shared in a group)
+    rounds = initial_rounds if initial_rounds is not None else min(G, 60)
+    weight = rng.uniform(0.99, 1.0, G)
+    for r in range(rounds):
+        counts, _ = oracle.best(weight)
+        if counts is None:
+            break
+        if remember(counts):
+            weight *= 0.8 ** (counts / size)
+        else:
+            weight = 0.9 * weight + 0.1
+        weight /= weight.mean()
+        report(0.1 * (r + 1) / max(rounds, 1), "Finding first panels")
+    covered = np.zeros(G, dtype=bool)
+    for p in panels:
+        covered |= p > 0
+    reachable = covered.copy()
+    for g in np.flatnonzero(~covered):
+        if covered[g]:
+            continue
+        w = np.zeros(G)
+        w[g] = 1.0
+        w += 1e-3 * (~covered)  # also pick up other uncovered groups on the way
+        counts, _ = oracle.best(w)
+        if counts is not None and counts[g] > 0:
+            remember(counts)
+            covered |= counts > 0
+            reachable[g] = True
+    notes: list[str] = []
+    unreachable = int(size[~reachable].sum())
+    if unreachable:
+        notes.append(f"{unreachable} people cannot be on any panel that meets the quotas; "
+                     "their probability is 0.")
+
+    # 2. column generation, level by level
+    fixed = ~reachable
+    p_fixed = np.zeros(G)
+    master = _Master(c, ~fixed)
+    for counts in panels:
+        master.add_panel(counts)
+    level = 0
+    optimal = True
+    last_fraction = 0.1
+    while not fixed.all():
+        level += 1
+        level_start_gap = None
+        center: Optional[np.ndarray] = None   # stability centre (Wentges smoothing)
+        best_bound = np.inf
+        while True:
+            y, z, value = master.solve()
+            free_people = size[~fixed].sum()
+            best_possible = (k - (p_fixed * size)[fixed].sum()) / free_people
+            if value >= best_possible - 1e-9:
+                # everyone still free can get exactly the best possible share
+                p_fixed[~fixed] = best_possible
+                fixed[:] = True
+                break
+            if deadline is not None and time.perf_counter() > deadline:
+                optimal = False
+                notes.append(f"Stopped at the time limit in level {level}: everyone not yet fixed "
+                             f"has probability at least {value:.4f}.")
+                p_fixed[~fixed] = value
+                fixed[:] = True
+                break
+            violated = False
+            for attempt in (0, 1):
+                # price at a point between the best dual so far and the LP dual: this damps
+                # the oscillation of the duals, the usual cause of slow column generation
+                y_price = y if center is None or attempt == 1 else SMOOTHING * center + (1 - SMOOTHING) * y
+                counts, w = oracle.best(y_price / size)
+                if counts is None:
+                    raise SolverError("The panel solver found no panel after the quotas were checked.")
+                bound = w - float(p_fixed[fixed] @ y_price[fixed])
+                if bound < best_bound:
+                    best_bound, center = bound, y_price
+                if counts @ (y / size) > z + 1e-9 and remember(counts):
+                    master.add_panel(counts)
+                    violated = True
+                    break
+                if best_bound - value <= EPS:
+                    break
+            gap = max(best_bound - value, 0.0)
+            if level_start_gap is None:
+                level_start_gap = max(gap, 1e-9)
+            done_share = (size[fixed].sum() + free_people * max(0.0, 1 - gap / level_start_gap) ** 2) / c.n
+            last_fraction = max(last_fraction, 0.1 + 0.85 * done_share)
+            report(min(last_fraction, 0.95), f"Level {level}: minimum {value:.4f}, gap {gap:.2e}")
+            if gap <= EPS:
+                free_idx = np.flatnonzero(~fixed)
+                if levels is None:
+                    y = np.maximum(y, master.interior_weights())
+                newly = free_idx[y[free_idx] > Y_POSITIVE]
+                if len(newly) == 0:
+                    newly = free_idx[[int(np.argmax(y[free_idx]))]]
+                for g in newly:
+                    fixed[g] = True
+                    p_fixed[g] = value
+                    master.fix(int(g), value)
+                break
+            if not violated:
+                # no new panel although the bound is not reached: numerical trouble; stop safely
+                optimal = False
+                p_fixed[~fixed] = value
+                fixed[:] = True
+                notes.append("Column generation stalled; the minimum probability is a lower bound.")
+                break
+        if levels is not None and level >= levels and not fixed.all():
+            # MAXIMIN: everyone else only needs at least the level value
+            p_fixed[~fixed] = value
+            fixed[:] = True
+    report(0.97, "Computing panel probabilities")
+    lam = _distribution(c, panels, p_fixed * reachable, reachable)
+    keep = lam > 0
+    matrix = np.array(panels)[keep]
+    lam = lam[keep]
+    group_prob = (lam @ matrix) / size
+    probabilities = np.zeros(c.n)
+    for g, people in enumerate(c.groups):
+        probabilities[people] = group_prob[g]
+    report(1.0, "Done")
+    return Result(method=method_name, k=k, probabilities=probabilities, groups=c.groups,
+                  panels=matrix.astype(int), panel_probabilities=lam,
+                  seconds=time.perf_counter() - started, iterations=oracle.solves,
+                  levels=level, optimal=optimal, notes=notes)
