@@ -9,8 +9,8 @@ from typing import Optional
 
 import click
 
-from meeting.core.sortition import (METHODS, InfeasibleQuotas, Instance, SortitionError, draw,
-                                    leximin, new_seed, select as run_selection)
+from meeting.core.sortition import METHODS, InfeasibleQuotas, Instance, SortitionError, draw, leximin, new_seed
+from meeting.core.sortition import select as run_selection
 from meeting.core.sortition.model import norm
 from meeting.imports.quotas import ImportProblem, parse_people, parse_quotas
 from meeting.imports.tabular import TabularError, read_table, write_csv

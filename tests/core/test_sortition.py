@@ -8,9 +8,23 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from meeting.core.sortition import (InfeasibleQuotas, Instance, Pool, Quota, SortitionError,
-                                    check_feasibility, draw, draw_public, legacy, leximin,
-                                    lottery_tickets, maximin, panel_meets_quotas, replace, select)
+from meeting.core.sortition import (
+    InfeasibleQuotas,
+    Instance,
+    Pool,
+    Quota,
+    SortitionError,
+    check_feasibility,
+    draw,
+    draw_public,
+    legacy,
+    leximin,
+    lottery_tickets,
+    maximin,
+    panel_meets_quotas,
+    replace,
+    select,
+)
 from meeting.core.sortition.problem import compile_instance
 from meeting.core.sortition.synthetic import town_instance
 

@@ -12,14 +12,25 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .draw import (Draw, Replacement, draw, draw_public, lottery_tickets, new_seed, replace,
-                   replacement_instance)
+from .draw import Draw, Replacement, draw, draw_public, lottery_tickets, new_seed, replace, replacement_instance
 from .feasibility import check_feasibility
 from .legacy import legacy
 from .leximin import leximin
 from .maximin import maximin
-from .model import (FeasibilityReport, InfeasibleQuotas, Instance, Pool, Progress, Quota,
-                    QuotaIssue, Relaxation, Result, SolverError, SortitionError, gini)
+from .model import (
+    FeasibilityReport,
+    InfeasibleQuotas,
+    Instance,
+    Pool,
+    Progress,
+    Quota,
+    QuotaIssue,
+    Relaxation,
+    Result,
+    SolverError,
+    SortitionError,
+    gini,
+)
 from .problem import panel_meets_quotas
 
 METHODS = ("leximin", "maximin", "legacy")

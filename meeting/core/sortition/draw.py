@@ -13,8 +13,7 @@ from typing import Optional
 import numpy as np
 
 from .feasibility import check_feasibility
-from .model import (FeasibilityReport, InfeasibleQuotas, Instance, Pool, Progress, Quota,
-                    QuotaIssue, Result, SortitionError, norm)
+from .model import FeasibilityReport, InfeasibleQuotas, Instance, Pool, Progress, Quota, QuotaIssue, Result, SortitionError, norm
 from .problem import compile_instance
 
 
