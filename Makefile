@@ -44,9 +44,15 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest
 
-bench: install-dev
+# The reference packages live in their own venv (see requirements-bench.txt).
+.venv-reference/.installed: requirements-reference.txt
+	$(PYTHON) -m venv .venv-reference
+	.venv-reference/bin/pip install -q -r requirements-reference.txt
+	touch $@
+
+bench: install .venv-reference/.installed
 	$(BIN)/pip install -q -r requirements-bench.txt
-	$(BIN)/python bench/sortition.py
+	SORTITION_REFERENCE_PYTHON=.venv-reference/bin/python $(BIN)/python bench/sortition.py
 	$(BIN)/python bench/opinion.py
 
 demo: install
