@@ -236,3 +236,36 @@ def test_op_log_stores_first_answer_per_actor(app, participant_socket):
     assert other["ok"] and other["idea"]["text"] == "two"
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OpLog)) == 2
+
+
+def test_phone_waiting_for_a_seat_follows_its_new_table(app, participant_socket, staff_auth):
+    from meeting.models import Meeting
+    from meeting.services import meetings as meeting_service
+
+    meeting_id, cards = build_meeting(app, participants=2, tables=1)
+    with app.app_context():
+        meeting = db.session.get(Meeting, meeting_id)
+        newcomer = meeting_service.add_participants(meeting, count=1)[0]
+        from meeting.services import invitations
+
+        token = invitations.printable_one(newcomer).token
+    waiting = participant_socket(token, "あとから")
+    snap = waiting.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]
+    assert snap["table"] is None
+    seated = participant_socket(cards[0]["token"])
+
+    # The organizer seats the newcomer through the meeting page.
+    http = app.test_client()
+    staff_auth.login(http)
+    from tests.conftest import csrf_token
+
+    url = f"/staff/meetings/{meeting_id}"
+    http.post(f"{url}/participants", data={"count": "1", "csrf_token": csrf_token(http, url)})
+    changed = events(waiting, "seating_changed")
+    assert len(changed) == 1
+    snap = waiting.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]
+    assert snap["table"] is not None
+    waiting.get_received()
+    # Now in the table's room: it sees the table's new ideas.
+    seated.emit("post_idea", {"op_id": op_id(), "text": "ようこそ"}, callback=True)
+    assert [e["args"][0]["idea"]["text"] for e in events(waiting, "idea_posted")] == ["ようこそ"]

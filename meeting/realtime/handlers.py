@@ -5,11 +5,11 @@ from functools import wraps
 
 from flask import request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
+from meeting.broadcast import dispatch
 from meeting.extensions import db, socketio
 from meeting.models import Meeting
-from meeting.realtime.broadcast import dispatch
 from meeting.services import ideas, meetings, ops, presence, staff
 from meeting.services.errors import ServiceError
 from meeting.services.events import meeting_stream, staff_stream, table_stream
@@ -21,6 +21,7 @@ class Principal:
     meeting_id: int
     participant_id: int | None = None
     staff_id: int | None = None
+    table_id: int | None = None  # the table room this connection is in
 
     @property
     def actor(self) -> str:
@@ -37,7 +38,8 @@ def connect(auth=None):
     person = current_participant()
     if person is not None:
         table = meetings.table_of(person)
-        principals[request.sid] = Principal(person.meeting_id, participant_id=person.id)
+        principals[request.sid] = Principal(person.meeting_id, participant_id=person.id,
+                                            table_id=table.id if table else None)
         join_room(meeting_stream(person.meeting_id))
         if table:
             join_room(table_stream(table.id))
@@ -51,6 +53,20 @@ def connect(auth=None):
         dispatch(presence.connected(request.sid, meeting_id, staff_id=current_user.id))
         return True
     raise ConnectionRefusedError("unauthorized")
+
+
+def _follow_seat(who: Principal, person) -> None:
+    """Move this connection to the room of the participant's current table (seating changes)."""
+    table = meetings.table_of(person)
+    table_id = table.id if table else None
+    if table_id == who.table_id:
+        return
+    if who.table_id:
+        leave_room(table_stream(who.table_id))
+    if table_id:
+        join_room(table_stream(table_id))
+    who.table_id = table_id
+    dispatch(presence.moved(request.sid, table_id))
 
 
 @socketio.on("disconnect")
@@ -102,6 +118,7 @@ def snapshot(data=None):
     try:
         if who.participant_id:
             person = _participant(who)
+            _follow_seat(who, person)
             snap = ideas.participant_snapshot(person)
         else:
             person = _staff(who)

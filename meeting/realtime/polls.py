@@ -4,8 +4,8 @@ import threading
 
 from flask import current_app
 
+from meeting.broadcast import emit_events
 from meeting.extensions import socketio
-from meeting.realtime.broadcast import emit_events
 from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
 from meeting.services import polls
 

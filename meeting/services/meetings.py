@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from meeting.extensions import db
 from meeting.models import Meeting, Participant, Round, Seat, StaffUser, Table
 from meeting.services import audit, invitations, staff
+from meeting.services.events import Changes, Event, meeting_stream, stamp
 
 
 def create_meeting(title: str, language: str, *, by: StaffUser, purpose: str = "") -> Meeting:
@@ -38,7 +39,7 @@ def add_participants(meeting: Meeting, *, count: int = 0, nicknames: list[str] |
 
 
 def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None,
-                  rng: random.Random | None = None) -> list[Table]:
+                  rng: random.Random | None = None) -> Changes:
     """Add tables and seat every unseated participant of the current round, evenly at random."""
     first = len(meeting.tables)
     tables = [Table(name=str(first + i + 1), position=first + i) for i in range(count)]
@@ -47,8 +48,21 @@ def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None,
     seat_randomly(meeting, rng=rng)
     audit.record("tables.create", meeting_id=meeting.id, staff_id=by.id if by else None,
                  target=f"meeting:{meeting.id}", count=count)
+    return _commit_seating(meeting)
+
+
+def seat_newcomers(meeting: Meeting, *, by: StaffUser | None = None) -> Changes:
+    """Seat participants who have no table in the current round yet."""
+    seat_randomly(meeting)
+    return _commit_seating(meeting)
+
+
+def _commit_seating(meeting: Meeting) -> Changes:
+    # Phones re-read their snapshot on this event, which also moves them to their new table's room.
+    changes = Changes(events=[Event(meeting_stream(meeting.id), "seating_changed", {})])
+    stamp(meeting.id, changes.events)
     db.session.commit()
-    return tables
+    return changes
 
 
 def seat_randomly(meeting: Meeting, rng: random.Random | None = None) -> None:

@@ -4,7 +4,7 @@ How the map stays fresh without slowing a vote down
 ---------------------------------------------------
 A vote (and hiding or restoring an idea) adds ``Dirty("map", meeting_id, 0)`` to the
 service's Changes, next to the idea's own tally. The realtime layer hands every Dirty to the
-one tally coalescer (``realtime/broadcast.py``), which waits ``MAP_INTERVAL`` seconds
+one tally coalescer (``meeting/broadcast.py``), which waits ``MAP_INTERVAL`` seconds
 (``MEETING_MAP_INTERVAL``, 5 by default; the "map" kind is registered with that setting
 instead of ``TALLY_INTERVAL``) in a background task, then calls :func:`publish_map`. So a
 meeting's map is recomputed at most about once per interval per server process, always

@@ -29,6 +29,20 @@ def disconnected(sid: str) -> Changes:
     return _commit_presence(meeting_id, table_id if is_participant else None)
 
 
+def moved(sid: str, table_id: int | None) -> Changes:
+    """A connected participant now sits at another table: both tables' counts change."""
+    conn = db.session.get(Connection, sid)
+    if conn is None:
+        return Changes()
+    old = conn.table_id
+    conn.table_id = table_id
+    db.session.flush()
+    events = [_presence_event(conn.meeting_id, t) for t in (old, table_id) if t]
+    stamp(conn.meeting_id, events)
+    db.session.commit()
+    return Changes(events=events)
+
+
 def _commit_presence(meeting_id: int, table_id: int | None) -> Changes:
     db.session.flush()
     events = [_presence_event(meeting_id, table_id)] if table_id else []

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from meeting.broadcast import dispatch
 from meeting.extensions import db
 from meeting.models import Meeting, MeetingStaff, Participant
 from meeting.services import audit, invitations, meetings, staff
@@ -65,8 +66,7 @@ def add_participants(meeting):
         names = [line for line in (form.nicknames.data or "").splitlines() if line.strip()]
         people = meetings.add_participants(meeting, count=form.count.data or 0, nicknames=names, by=current_user)
         if meeting.tables:
-            meetings.seat_randomly(meeting)
-            db.session.commit()
+            dispatch(meetings.seat_newcomers(meeting, by=current_user))
         flash(_("%(n)s participants added.", n=len(people)), "info")
     else:
         for errors in form.errors.values():
@@ -80,7 +80,7 @@ def add_participants(meeting):
 def create_tables(meeting):
     form = TablesForm()
     if form.validate_on_submit():
-        meetings.create_tables(meeting, form.count.data, by=current_user)
+        dispatch(meetings.create_tables(meeting, form.count.data, by=current_user))
         flash(_("%(n)s tables created.", n=form.count.data), "info")
     else:
         flash(_("Give a number of tables from 1 to 200."), "error")

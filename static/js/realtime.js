@@ -52,6 +52,8 @@
         return;
       }
       this.last[message.stream] = message.seq;
+      // A new seat means another table's room and ideas: start again from a snapshot.
+      if (name === 'seating_changed') { this.resync(); return; }
       this.onEvent(name, message);
     }
 

@@ -1,4 +1,8 @@
-"""Emit committed events, and coalesce tally updates per meeting."""
+"""Emit committed events, and coalesce tally updates per meeting.
+
+Shared by the realtime handlers and the pages: whoever called a service broadcasts what it
+returned, after the commit.
+"""
 
 import threading
 
