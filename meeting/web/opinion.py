@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 
-from meeting.extensions import db
+from meeting.broadcast import emit_events
 from meeting.services import opinion
 from meeting.web.access import meeting_role
 
@@ -116,6 +116,5 @@ def as_json(meeting):
 @meeting_role("organizer", "facilitator")
 def recompute(meeting):
     """Compute the map now (e.g. before the first vote batch was counted, or after a restart)."""
-    opinion.recompute(meeting.id)
-    db.session.commit()
+    emit_events(opinion.publish_map(meeting.id, set()))
     return redirect(url_for("opinion.page", meeting_id=meeting.id))
