@@ -1,5 +1,6 @@
 """A real server process (gevent mode, as `make run` starts it) and real clients for it."""
 
+import contextlib
 import json
 import os
 import re
@@ -108,6 +109,20 @@ def staff_login(server: LiveServer, email: str, password: str) -> requests.Sessi
                      timeout=10)
     assert "/login" not in done.url, done.url
     return http
+
+
+@contextlib.contextmanager
+def serving(backend: str, folder: Path, **options):
+    """A started server on `backend` ("sqlite", or "postgresql" with Redis as the message queue)."""
+    database = PostgresDatabase() if backend == "postgresql" else None
+    live = LiveServer(folder, database_url=database.url if database else None,
+                      redis_url=REDIS_TEST_URL if database else None, **options)
+    try:
+        yield live.start()
+    finally:
+        live.stop()
+        if database:
+            database.drop()
 
 
 def join_over_http(join_url: str, nickname: str) -> requests.Session:

@@ -7,7 +7,7 @@ Socket.IO message queue.
 import pytest
 import socketio
 
-from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, close_all, join_over_http
+from tests.live import LiveServer, Phone, close_all, join_over_http, serving
 
 pytestmark = pytest.mark.live
 
@@ -15,14 +15,8 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def server(request, tmp_path_factory):
     """One server per backend for the module; every test makes its own demo meeting."""
-    database = PostgresDatabase() if request.param == "postgresql" else None
-    live = LiveServer(tmp_path_factory.mktemp(request.param), database_url=database.url if database else None,
-                      redis_url=REDIS_TEST_URL if database else None)
-    live.start()
-    yield live
-    live.stop()
-    if database:
-        database.drop()
+    with serving(request.param, tmp_path_factory.mktemp(request.param)) as live:
+        yield live
 
 
 def test_two_tables_each_see_only_their_own_events(server):

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, join_over_http, staff_login
+from tests.live import LiveServer, Phone, join_over_http, serving, staff_login
 
 pytestmark = pytest.mark.live
 
@@ -80,15 +80,8 @@ def test_two_hundred_phones_vote_at_once_in_one_plenary_poll(server):
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def any_server(request, tmp_path):
-    database = PostgresDatabase() if request.param == "postgresql" else None
-    live = LiveServer(tmp_path, database_url=database.url if database else None,
-                      redis_url=REDIS_TEST_URL if database else None,
-                      extra_env={"MEETING_POLL_CLOCK_INTERVAL": "0.2"})
-    live.start()
-    yield live
-    live.stop()
-    if database:
-        database.drop()
+    with serving(request.param, tmp_path, extra_env={"MEETING_POLL_CLOCK_INTERVAL": "0.2"}) as live:
+        yield live
 
 
 def test_secret_table_poll_closes_on_time_and_receipts_verify(any_server):

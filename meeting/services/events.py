@@ -92,6 +92,13 @@ def stamp(meeting_id: int, events: list[Event]) -> None:
         stream.last_seq = event.seq
 
 
+def publish(meeting_id: int, events: list[Event]) -> list[Event]:
+    """Stamp events in a transaction of their own, commit, and return them for broadcasting."""
+    stamp(meeting_id, events)
+    db.session.commit()
+    return events
+
+
 def stream_positions(meeting_id: int, names: list[str]) -> dict[str, int]:
     rows = db.session.execute(sa.select(Stream.name, Stream.last_seq)
                               .where(Stream.meeting_id == meeting_id, Stream.name.in_(names)))

@@ -16,9 +16,9 @@ from meeting.services.events import (
     Dirty,
     Event,
     meeting_stream,
+    publish,
     register_tally_publisher,
     staff_stream,
-    stamp,
     stream_positions,
     table_stream,
 )
@@ -104,10 +104,7 @@ def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
 
 def publish_tallies(meeting_id: int, idea_ids: set[int]) -> list[Event]:
     """Stamp and commit tally events for these ideas; return them for broadcasting."""
-    events = tally_events(meeting_id, idea_ids)
-    stamp(meeting_id, events)
-    db.session.commit()
-    return events
+    return publish(meeting_id, tally_events(meeting_id, idea_ids))
 
 
 register_tally_publisher("idea", publish_tallies)

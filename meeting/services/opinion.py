@@ -34,7 +34,7 @@ from meeting.extensions import db
 from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Round, Seat, Table, Vote
 from meeting.models._base import utcnow
 from meeting.models.idea import VOTE_VALUES
-from meeting.services.events import Event, register_tally_publisher, staff_stream, stamp
+from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
 
@@ -191,11 +191,7 @@ def publish_map(meeting_id: int, _item_ids: set[int]) -> list[Event]:
     """Recompute and store the meeting's map; stamp, commit and return the `opinion_map` event."""
     if db.session.get(Meeting, meeting_id) is None:
         return []
-    snap = recompute(meeting_id)
-    events = [map_event(meeting_id, snap)]
-    stamp(meeting_id, events)
-    db.session.commit()
-    return events
+    return publish(meeting_id, [map_event(meeting_id, recompute(meeting_id))])
 
 
 register_tally_publisher("map", publish_map, interval_setting="MAP_INTERVAL")

@@ -28,6 +28,7 @@ from meeting.services.events import (
     Dirty,
     Event,
     meeting_stream,
+    publish,
     register_tally_publisher,
     staff_stream,
     stamp,
@@ -488,10 +489,7 @@ def result_events(meeting_id: int, poll_ids: set[int]) -> list[Event]:
 
 
 def publish_results(meeting_id: int, poll_ids: set[int]) -> list[Event]:
-    events = result_events(meeting_id, poll_ids)
-    stamp(meeting_id, events)
-    db.session.commit()
-    return events
+    return publish(meeting_id, result_events(meeting_id, poll_ids))
 
 
 register_tally_publisher("poll", publish_results)
