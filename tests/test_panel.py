@@ -240,3 +240,29 @@ def test_purge_button_needs_confirmation(app, staff_auth):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RosterPerson)
                                  .where(RosterPerson.identity_sealed.is_not(None))) == 0
+
+
+def test_new_quotas_after_a_draw_need_a_new_draw_and_confirm_locks_the_roster(app, staff_auth):
+    meeting_id, client = organizer(app, staff_auth)
+    page = setup_pool(app, client, meeting_id, n=60)
+    selection_id, status = start_draw(client, page, alternates="0")
+    assert status["status"] == "done"
+    quotas = upload(client, f"{page}/quotas", page, "quotas.csv",
+                    ("\ufeff" + QUOTAS.replace("若年,2,5", "若年,3,5")).encode())
+    assert quotas.status_code == 302
+    selection_page = f"{page}/selections/{selection_id}"
+    client.post(f"{selection_page}/confirm", data={"csrf_token": csrf_token(client, selection_page)})
+    assert "もう一度抽選してください" in client.get(page).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Participant)
+                                 .where(Participant.meeting_id == meeting_id)) == 0
+    selection_id, status = start_draw(client, page, alternates="0", seed="12345")
+    report = client.get(f"{page}/selections/{selection_id}").get_data(as_text=True)
+    assert 'class="seed">12345<' in report
+    client.post(f"{page}/selections/{selection_id}/confirm",
+                data={"csrf_token": csrf_token(client, f"{page}/selections/{selection_id}")})
+    again = upload(client, f"{page}/roster", page, "名簿.csv", roster_csv(30), id_column="id")
+    assert again.status_code == 400
+    assert "パネルは確定済み" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RosterPerson)) == 60

@@ -75,6 +75,7 @@ MESSAGES = {
     "not_done": _l("This draw has not finished."),
     "already_confirmed": _l("A panel has already been confirmed for this meeting."),
     "superseded": _l("A newer draw exists; only the newest one can be confirmed."),
+    "quotas_changed": _l("The roster or the quotas changed after this draw. Please draw again."),
     "not_confirmed": _l("Please confirm a panel first."),
     "no_open_seats": _l("There are no open seats: everyone on the panel has arrived."),
     "purged": _l("The personal data of this roster has been deleted."),
@@ -231,6 +232,7 @@ def upload_roster(meeting: Meeting, data: bytes, filename: str, *, id_column: st
     """
     if confirmed_selection(meeting) is not None:
         raise PanelError("roster_locked")
+    _refuse_while_running(meeting)
     try:
         table = read_table(data, filename or "roster")
     except TabularError as exc:
@@ -320,6 +322,7 @@ def edit_quotas(meeting: Meeting, rows: list[tuple[str, str, str, str]], *, by: 
 def _save_quotas(meeting: Meeting, quotas: list[Quota], by: StaffUser, source: str) -> list[PanelQuota]:
     if confirmed_selection(meeting) is not None:
         raise PanelError("roster_locked")
+    _refuse_while_running(meeting)
     roster = roster_of(meeting)
     if roster is not None:
         _check_quotas_fit_roster(meeting, roster, quotas)
@@ -362,11 +365,10 @@ def start(meeting: Meeting, kind: str, *, by: StaffUser, k: int = 0, method: str
             raise PanelError("already_confirmed")
         if not 1 <= k <= pool_size(meeting):
             raise PanelError("panel_size")
-    running = latest(meeting)
-    if running is not None and running.status in ("queued", "running") and not _stale(running):
-        raise PanelError("busy")
+    _refuse_while_running(meeting)
+    params = dict(params or {}, quotas=_quota_snapshot(meeting))
     sel = Selection(meeting_id=meeting.id, kind=kind, method=method, k=k, alternates=max(0, alternates),
-                    seed=new_seed() if seed is None else seed, params=params or {},
+                    seed=new_seed() if seed is None else seed, params=params,
                     time_limit=float(current_app.config.get("PANEL_TIME_LIMIT", 120.0)),
                     status="queued", created_by=by.id)
     db.session.add(sel)
@@ -377,6 +379,16 @@ def start(meeting: Meeting, kind: str, *, by: StaffUser, k: int = 0, method: str
     sel.pid = spawn(sel.id)
     db.session.commit()
     return sel
+
+
+def _refuse_while_running(meeting: Meeting) -> None:
+    running = latest(meeting)
+    if running is not None and running.status in ("queued", "running") and not _stale(running):
+        raise PanelError("busy")
+
+
+def _quota_snapshot(meeting: Meeting) -> list[list]:
+    return [[q.category, q.value, q.min, q.max] for q in quotas_of(meeting)]
 
 
 def _stale(sel: Selection) -> bool:
@@ -578,6 +590,8 @@ def confirm(meeting: Meeting, sel: Selection, *, by: StaffUser) -> int:
     newest = latest(meeting, "panel")
     if newest is None or newest.id != sel.id:
         raise PanelError("superseded")
+    if sel.params.get("quotas") != _quota_snapshot(meeting):
+        raise PanelError("quotas_changed")
     members = [db.session.get(RosterPerson, pid) for pid in sel.panel]
     for person in members:
         person.status = "confirmed"
