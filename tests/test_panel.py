@@ -207,6 +207,11 @@ def test_draw_confirm_letters_checkin_replacements_purge(app, staff_auth):
         client.post(f"{checkin}/{pid}", data={"arrived": "1", "csrf_token": csrf_token(client, checkin)})
     html = client.get(checkin).get_data(as_text=True)
     assert "最低人数まであと" not in html and "空席: 0" in html
+    late = sorted(absent)[0]  # someone counted as not coming turns up after all
+    assert f'id="person-{late}"' in html
+    client.post(f"{checkin}/{late}", data={"arrived": "1", "csrf_token": csrf_token(client, checkin)})
+    with app.app_context():
+        assert db.session.get(RosterPerson, late).status == "arrived"
 
     # Exports never carry roster names or addresses.
     for name in ("ideas.csv", "votes.csv", "meeting.json"):

@@ -632,8 +632,11 @@ def letters(meeting: Meeting, *, by: StaffUser, only: str = "") -> list[Letter]:
 
 
 def checkin_list(meeting: Meeting, *, by: StaffUser) -> list[Letter]:
-    """The panel for check-in at the door, with names (personal data: audited)."""
-    persons = people_of(meeting, *ON_PANEL)
+    """The panel for check-in at the door, with names (personal data: audited).
+
+    People counted as not coming stay on the list: a late arrival can still be checked in.
+    """
+    persons = people_of(meeting, *ON_PANEL, "declined")
     out = [Letter(p, _identity(p), None) for p in persons]
     audit.record("roster.identity.view", meeting_id=meeting.id, staff_id=by.id, target=f"meeting:{meeting.id}",
                  page="checkin", people=len(out))
@@ -643,7 +646,7 @@ def checkin_list(meeting: Meeting, *, by: StaffUser) -> list[Letter]:
 
 def set_arrived(meeting: Meeting, person_id: int, arrived: bool, *, by: StaffUser) -> RosterPerson:
     person = db.session.get(RosterPerson, person_id)
-    if person is None or person.meeting_id != meeting.id or person.status not in ON_PANEL:
+    if person is None or person.meeting_id != meeting.id or person.status not in (*ON_PANEL, "declined"):
         raise PanelError("not_found")
     if arrived:
         person.status = "arrived"
