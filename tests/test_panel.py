@@ -271,3 +271,24 @@ def test_new_quotas_after_a_draw_need_a_new_draw_and_confirm_locks_the_roster(ap
     assert "パネルは確定済み" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RosterPerson)) == 60
+
+
+def test_xlsx_roster_without_households(app, staff_auth):
+    import openpyxl
+
+    meeting_id, client = organizer(app, staff_auth)
+    page = f"/staff/meetings/{meeting_id}/panel"
+    upload(client, f"{page}/quotas", page, "quotas.csv", b"\xef\xbb\xbf" + QUOTAS.encode())
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["番号", "氏名", "性別", "年代"])
+    for i in range(30):
+        sheet.append([i + 1, f"住民{i}", "女性" if i % 2 else "男性", AGES[i % 3]])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = upload(client, f"{page}/roster", page, "名簿.xlsx", buffer.getvalue(), id_column="番号")
+    assert response.status_code == 302
+    with app.app_context():
+        people = db.session.scalars(sa.select(RosterPerson).order_by(RosterPerson.position)).all()
+        assert [p.external_id for p in people[:3]] == ["1", "2", "3"]
+        assert all(p.household_key is None for p in people)
