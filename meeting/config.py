@@ -56,6 +56,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "POLL_CLOCK_INTERVAL": float(env.get("MEETING_POLL_CLOCK_INTERVAL", "1.0")),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Seconds after which LEXIMIN stops refining a panel draw (the minimum stays guaranteed).
+        "PANEL_TIME_LIMIT": float(env.get("MEETING_PANEL_TIME_LIMIT", "120")),
         "CODE_RATE_LIMIT": env.get("MEETING_CODE_RATE_LIMIT", "30 per minute;300 per hour"),
         "SECRET_KEY": env.get("SECRET_KEY", ""),
         "DATA_KEY": env.get("MEETING_DATA_KEY", ""),

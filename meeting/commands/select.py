@@ -12,6 +12,7 @@ import click
 from meeting.core.sortition import METHODS, InfeasibleQuotas, Instance, SortitionError, draw, leximin, new_seed
 from meeting.core.sortition import select as run_selection
 from meeting.core.sortition.model import norm
+from meeting.exports.selection import selection_report
 from meeting.imports.quotas import ImportProblem, parse_people, parse_quotas
 from meeting.imports.tabular import TabularError, read_table, write_csv
 
@@ -111,29 +112,8 @@ def select(people_file: str, quotas_file: str, k: int, method: str, id_column: O
     write_csv(os.path.join(out_dir, "probabilities.csv"), [id_header, "probability"],
               [[people.pool.ids[i], _fmt(prob[i])] for i in range(result.n)])
 
-    by_category = {norm(c): [norm(v) for v in vals] for c, vals in people.pool.features.items()}
-    per_value = []
-    for q in quotas:
-        values = by_category.get(norm(q.category), [])
-        target = norm(q.value)
-        per_value.append({
-            "category": q.category, "value": q.value, "min": q.min, "max": q.max,
-            "pool": sum(v == target for v in values),
-            "panel": sum(values[i] == target for i in drawn.panel),
-        })
-    report = {
-        "method": result.method, "n": result.n, "k": k, "seed": drawn.seed,
-        "min_probability": round(result.min_probability, 6),
-        "max_probability": round(result.max_probability, 6),
-        "gini": round(result.gini, 6),
-        "panels": result.number_of_panels,
-        "optimal": result.optimal,
-        "seconds": round(seconds, 3),
-        "alternates": len(drawn.alternates),
-        "households": bool(hh_cols),
-        "notes": result.notes,
-        "categories": per_value,
-    }
+    report = selection_report(instance, result, drawn.panel, seed=drawn.seed, seconds=seconds,
+                              alternates=len(drawn.alternates), households=bool(hh_cols))
     with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as fh:
         json.dump(report, fh, ensure_ascii=False, indent=2)
     if as_json:

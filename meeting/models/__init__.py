@@ -4,11 +4,13 @@ from meeting.models.audit import AuditEvent, Connection, OpLog
 from meeting.models.idea import Announcement, Idea, Vote
 from meeting.models.meeting import Meeting, Round, Seat, Stream, Table
 from meeting.models.opinion import OpinionMapSnapshot
+from meeting.models.panel import PanelQuota, Roster, RosterPerson, Selection
 from meeting.models.participant import Invitation, Participant
 from meeting.models.poll import Ballot, Poll
 from meeting.models.staff import MeetingStaff, StaffUser
 
 __all__ = [
     "Announcement", "AuditEvent", "Ballot", "Connection", "Idea", "Invitation", "Meeting", "MeetingStaff",
-    "OpLog", "OpinionMapSnapshot", "Participant", "Poll", "Round", "Seat", "StaffUser", "Stream", "Table", "Vote",
+    "OpLog", "OpinionMapSnapshot", "PanelQuota", "Participant", "Poll", "Roster", "RosterPerson", "Round",
+    "Selection", "Seat", "StaffUser", "Stream", "Table", "Vote",
 ]

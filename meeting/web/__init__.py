@@ -28,9 +28,9 @@ def security_headers(response):
 
 
 def register_blueprints(app: Flask) -> None:
-    from meeting.web import auth, control, exports, join, opinion, organizer
+    from meeting.web import auth, control, exports, join, opinion, organizer, panel
 
-    for module in (auth, organizer, control, join, exports, opinion):
+    for module in (auth, organizer, control, join, exports, opinion, panel):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
 
