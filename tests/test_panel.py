@@ -2,7 +2,6 @@
 check-in with replacements, and the purge of personal data."""
 
 import io
-import json
 import re
 import time
 

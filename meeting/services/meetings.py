@@ -24,17 +24,29 @@ def add_participants(meeting: Meeting, *, count: int = 0, nicknames: list[str] |
                      by: StaffUser | None = None) -> list[Participant]:
     """Add participants (a number of them, or one per given nickname) with invitations."""
     names = [n.strip()[:40] for n in (nicknames or []) if n.strip()] or [""] * count
+    people = new_participants(meeting, [{"nickname": name} for name in names], staff_id=by.id if by else None)
+    db.session.commit()
+    return people
+
+
+def new_participants(meeting: Meeting, profiles: list[dict], *, staff_id: int | None = None,
+                     source: str = "organizer") -> list[Participant]:
+    """Create participants with invitations in the caller's transaction.
+
+    A profile may give a `nickname` and the `categories` (seating and analysis values, never
+    identity) of the person.
+    """
     start = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Participant.number), 0))
                               .where(Participant.meeting_id == meeting.id))
-    people = [Participant(meeting_id=meeting.id, number=start + i + 1, nickname=name, categories={})
-              for i, name in enumerate(names)]
+    people = [Participant(meeting_id=meeting.id, number=start + i + 1, nickname=profile.get("nickname", ""),
+                          categories=dict(profile.get("categories") or {}))
+              for i, profile in enumerate(profiles)]
     db.session.add_all(people)
     db.session.flush()
     for person in people:
         invitations.issue(person)
-    audit.record("participants.add", meeting_id=meeting.id, staff_id=by.id if by else None,
-                 target=f"meeting:{meeting.id}", count=len(people))
-    db.session.commit()
+    audit.record("participants.add", meeting_id=meeting.id, staff_id=staff_id,
+                 target=f"meeting:{meeting.id}", count=len(people), source=source)
     return people
 
 

@@ -100,7 +100,7 @@ ISSUE_MESSAGES = {
     "min_above_max": _l("%(category)s = %(value)s has a minimum (%(current)s) above its maximum (%(limit)s)."),
     "households": _l("There are not enough eligible people, counting one person per household."),
     "no_panel": _l("These quotas cannot all be met at the same time."),
-    "confirmed_above_max": _l("The people who arrived already include %(current)s with %(category)s = %(value)s, above its maximum %(limit)s."),
+    "confirmed_above_max": _l("The people who arrived already include %(current)s with %(category)s = %(value)s, above its maximum %(limit)s."),  # noqa: E501
 }
 
 STATUS_LABELS = {
@@ -561,20 +561,10 @@ def meeting_k(meeting: Meeting) -> int:
 
 def _make_participants(meeting: Meeting, persons: list[RosterPerson], staff_id: int | None) -> None:
     """Each person becomes a pseudonymous participant with an invitation; only categories go along."""
-    start_number = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Participant.number), 0))
-                                     .where(Participant.meeting_id == meeting.id))
-    created = []
-    for n, person in enumerate(persons, start=1):
-        participant = Participant(meeting_id=meeting.id, number=start_number + n, nickname="",
-                                  categories=dict(person.categories))
-        db.session.add(participant)
-        created.append((person, participant))
-    db.session.flush()
-    for person, participant in created:
-        invitations.issue(participant)
+    created = meetings.new_participants(meeting, [{"categories": person.categories} for person in persons],
+                                        staff_id=staff_id, source="panel")
+    for person, participant in zip(persons, created, strict=True):
         person.participant_id = participant.id
-    audit.record("participants.add", meeting_id=meeting.id, staff_id=staff_id, target=f"meeting:{meeting.id}",
-                 count=len(created), source="panel")
     if meeting.tables:
         meetings.seat_randomly(meeting)
 
