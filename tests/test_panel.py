@@ -291,3 +291,21 @@ def test_xlsx_roster_without_households(app, staff_auth):
         people = db.session.scalars(sa.select(RosterPerson).order_by(RosterPerson.position)).all()
         assert [p.external_id for p in people[:3]] == ["1", "2", "3"]
         assert all(p.household_key is None for p in people)
+
+
+def test_unreadable_files_are_explained_in_japanese(app, staff_auth):
+    meeting_id, client = organizer(app, staff_auth)
+    page = f"/staff/meetings/{meeting_id}/panel"
+    cases = [
+        ("quotas", "quotas.csv", "category,value,min\n性別,男性,4\n".encode(), "列が足りません"),
+        ("quotas", "quotas.csv", "category,value,min,max\n性別,男性,四,6\n".encode(), "2行目"),
+        ("roster", "名簿.csv", b"", "ファイルが空です"),
+        ("roster", "名簿.xlsx", b"not really a spreadsheet", "Excel"),
+    ]
+    for kind, name, body, expected in cases:
+        response = upload(client, f"{page}/{kind}", page, name, body, id_column="id")
+        html = client.get(page).get_data(as_text=True) if response.status_code == 302 else response.get_data(as_text=True)
+        assert expected in html, (kind, name)
+        assert "could not be read" not in html and "is not a number" not in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RosterPerson)) == 0

@@ -5,6 +5,7 @@ Quotas: one row per category value, headers `category,name,min,max` or
 files), optional `min_flex,max_flex`; other columns (notes) are ignored.
 People: one row per pool member with a column per quota category.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,13 @@ from meeting.imports.tabular import Table
 
 
 class ImportProblem(ValueError):
-    """A row-level problem in an imported file; the message is one line."""
+    """A row-level problem in an imported file: one English line, plus `code` and `params`
+    for a page that speaks the user's language."""
+
+    def __init__(self, message: str, code: str = "invalid", **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 CATEGORY_HEADERS = ("category", "feature")
@@ -26,15 +33,26 @@ def _whole(table: Table, line: int, column: str, text: str, required: bool = Tru
     text = text.strip()
     if not text:
         if required:
-            raise ImportProblem(f"{table.name}: row {line}: the {column} is empty.")
+            raise ImportProblem(f"{table.name}: row {line}: the {column} is empty.", code="cell_empty", row=line, column=column)
         return None
     try:
         number = float(text)
     except ValueError:
-        raise ImportProblem(f"{table.name}: row {line}: the {column} '{text}' is not a number.") from None
+        raise ImportProblem(
+            f"{table.name}: row {line}: the {column} '{text}' is not a number.",
+            code="not_number",
+            row=line,
+            column=column,
+            text=text,
+        ) from None
     if not number.is_integer() or number < 0:
-        raise ImportProblem(f"{table.name}: row {line}: the {column} '{text}' is not a whole "
-                            "number of people.")
+        raise ImportProblem(
+            f"{table.name}: row {line}: the {column} '{text}' is not a whole number of people.",
+            code="not_whole",
+            row=line,
+            column=column,
+            text=text,
+        )
     return int(number)
 
 
@@ -45,11 +63,18 @@ def parse_quotas(table: Table) -> list[Quota]:
     if cat_col is not None and value_col is None and norm(cat_col) == "category":
         value_col = table.find_column("feature")  # replication format: category,feature,min,max
     min_col, max_col = table.find_column("min"), table.find_column("max")
-    missing = [name for name, col in (("category (or feature)", cat_col), ("value (or name)", value_col),
-                                      ("min", min_col), ("max", max_col)) if col is None]
+    missing = [
+        name
+        for name, col in (("category (or feature)", cat_col), ("value (or name)", value_col), ("min", min_col), ("max", max_col))
+        if col is None
+    ]
     if missing:
-        raise ImportProblem(f"{table.name}: missing column(s) {', '.join(missing)}; expected a header "
-                            "like category,name,min,max or feature,value,min,max.")
+        raise ImportProblem(
+            f"{table.name}: missing column(s) {', '.join(missing)}; expected a header "
+            "like category,name,min,max or feature,value,min,max.",
+            code="quota_columns",
+            columns=", ".join(missing),
+        )
     assert cat_col and value_col and min_col and max_col
     min_flex_col, max_flex_col = table.find_column("min_flex"), table.find_column("max_flex")
     quotas: list[Quota] = []
@@ -57,13 +82,19 @@ def parse_quotas(table: Table) -> list[Quota]:
     for row, line in zip(table.rows, table.line_numbers):
         category, value = row[cat_col].strip(), row[value_col].strip()
         if not category:
-            raise ImportProblem(f"{table.name}: row {line}: the category is empty.")
+            raise ImportProblem(f"{table.name}: row {line}: the category is empty.", code="cell_empty", row=line, column="category")
         if not value:
-            raise ImportProblem(f"{table.name}: row {line}: the value is empty.")
+            raise ImportProblem(f"{table.name}: row {line}: the value is empty.", code="cell_empty", row=line, column="value")
         key = (norm(category), norm(value))
         if key in seen:
-            raise ImportProblem(f"{table.name}: row {line}: {category}={value} is already listed "
-                                f"in row {seen[key]}.")
+            raise ImportProblem(
+                f"{table.name}: row {line}: {category}={value} is already listed in row {seen[key]}.",
+                code="quota_twice",
+                row=line,
+                category=category,
+                value=value,
+                first=seen[key],
+            )
         seen[key] = line
         lo = _whole(table, line, "min", row[min_col])
         hi = _whole(table, line, "max", row[max_col])
@@ -72,7 +103,7 @@ def parse_quotas(table: Table) -> list[Quota]:
         assert lo is not None and hi is not None
         quotas.append(Quota(category, value, lo, hi, min_flex, max_flex))
     if not quotas:
-        raise ImportProblem(f"{table.name}: there are no quota rows.")
+        raise ImportProblem(f"{table.name}: there are no quota rows.", code="no_quotas")
     return quotas
 
 
@@ -82,12 +113,13 @@ class People:
 
     pool: Pool
     table: Table
-    id_column: Optional[str]   # None: ids are row numbers from 1
+    id_column: Optional[str]  # None: ids are row numbers from 1
     category_columns: dict[str, str]  # quota category -> people column
 
 
-def parse_people(table: Table, categories: Sequence[str], *, id_column: Optional[str] = None,
-                 household_columns: Sequence[str] = ()) -> People:
+def parse_people(
+    table: Table, categories: Sequence[str], *, id_column: Optional[str] = None, household_columns: Sequence[str] = ()
+) -> People:
     """Read the pool: ids, one value per category, and a household key from address columns."""
     if not table.rows:
         raise ImportProblem(f"{table.name}: there are no people in the file.")
@@ -104,8 +136,7 @@ def parse_people(table: Table, categories: Sequence[str], *, id_column: Optional
             if not pid:
                 raise ImportProblem(f"{table.name}: row {line}: the id is empty.")
             if pid in seen:
-                raise ImportProblem(f"{table.name}: row {line}: the id '{pid}' is already used in "
-                                    f"row {seen[pid]}.")
+                raise ImportProblem(f"{table.name}: row {line}: the id '{pid}' is already used in row {seen[pid]}.")
             seen[pid] = line
     else:
         ids = [str(i + 1) for i in range(len(table.rows))]
@@ -113,8 +144,9 @@ def parse_people(table: Table, categories: Sequence[str], *, id_column: Optional
     for cat in categories:
         col = table.find_column(cat)
         if col is None:
-            raise ImportProblem(f"{table.name}: there is no column for the quota category '{cat}' "
-                                f"(columns: {', '.join(table.header)}).")
+            raise ImportProblem(
+                f"{table.name}: there is no column for the quota category '{cat}' (columns: {', '.join(table.header)})."
+            )
         columns[cat] = col
     features: dict[str, list[str]] = {}
     for cat, col in columns.items():

@@ -3,6 +3,7 @@
 Everything comes back as strings: a header and one dict per data row. Problems
 raise TabularError with one line naming the file (and row) that is wrong.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,16 @@ MAX_BYTES = 50 * 1024 * 1024
 
 
 class TabularError(ValueError):
-    """A file that cannot be read as a table; the message is one line for the user."""
+    """A file that cannot be read as a table.
+
+    The message is one English line (the command line prints it); `code` and `params` let a
+    page say the same in the user's language.
+    """
+
+    def __init__(self, message: str, code: str = "unreadable", **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass
@@ -50,9 +60,11 @@ def _read_bytes(source: Source, name: str) -> bytes:
             with open(source, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise TabularError(f"{name}: cannot open the file ({exc.strerror or exc}).") from None
+        raise TabularError(f"{name}: cannot open the file ({exc.strerror or exc}).", code="cannot_open") from None
     if len(data) > MAX_BYTES:
-        raise TabularError(f"{name}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+        raise TabularError(
+            f"{name}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB.", code="too_large", mb=MAX_BYTES // (1024 * 1024)
+        )
     return data
 
 
@@ -72,43 +84,45 @@ def decode_text(data: bytes, name: str = "file") -> tuple[str, str]:
         pass
     try:
         from charset_normalizer import from_bytes
+
         best = from_bytes(data).best()
     except Exception:  # noqa: BLE001 - detection is best effort
         best = None
     if best is not None and best.encoding:
         return str(best), best.encoding
-    raise TabularError(f"{name}: the text encoding is not UTF-8 or Shift_JIS (CP932); "
-                       "save it as CSV UTF-8.")
+    raise TabularError(f"{name}: the text encoding is not UTF-8 or Shift_JIS (CP932); save it as CSV UTF-8.", code="encoding")
 
 
 def _rows_to_table(raw: list[list[str]], name: str, encoding: str, first_line: int = 1) -> Table:
     # drop fully empty lines but remember file row numbers for messages
-    numbered = [(first_line + i, [c.strip() if c is not None else "" for c in r])
-                for i, r in enumerate(raw)]
+    numbered = [(first_line + i, [c.strip() if c is not None else "" for c in r]) for i, r in enumerate(raw)]
     numbered = [(ln, r) for ln, r in numbered if any(c for c in r)]
     if not numbered:
-        raise TabularError(f"{name}: the file is empty.")
+        raise TabularError(f"{name}: the file is empty.", code="empty")
     header_line, header = numbered[0]
     while header and header[-1] == "":
         header.pop()
     if not header:
-        raise TabularError(f"{name}: row {header_line} (the header) is empty.")
+        raise TabularError(f"{name}: row {header_line} (the header) is empty.", code="header_empty", row=header_line)
     seen: set[str] = set()
     for h in header:
         if h == "":
-            raise TabularError(f"{name}: row {header_line} has an empty column name.")
+            raise TabularError(f"{name}: row {header_line} has an empty column name.", code="column_unnamed", row=header_line)
         if h.casefold() in seen:
-            raise TabularError(f"{name}: row {header_line} names the column '{h}' twice.")
+            raise TabularError(
+                f"{name}: row {header_line} names the column '{h}' twice.", code="column_twice", row=header_line, column=h
+            )
         seen.add(h.casefold())
     rows: list[dict[str, str]] = []
     lines: list[int] = []
     for ln, r in numbered[1:]:
-        extra = [c for c in r[len(header):] if c]
+        extra = [c for c in r[len(header) :] if c]
         if extra:
-            raise TabularError(f"{name}: row {ln} has {len(r)} cells but the header has "
-                               f"{len(header)} columns.")
+            raise TabularError(
+                f"{name}: row {ln} has {len(r)} cells but the header has {len(header)} columns.", code="cell_count", row=ln
+            )
         r = r + [""] * (len(header) - len(r))
-        rows.append(dict(zip(header, r[:len(header)])))
+        rows.append(dict(zip(header, r[: len(header)])))
         lines.append(ln)
     return Table(header=header, rows=rows, name=name, encoding=encoding, line_numbers=lines)
 
@@ -118,7 +132,7 @@ def read_csv(source: Source, name: str | None = None) -> Table:
     data = _read_bytes(source, name)
     text, encoding = decode_text(data, name)
     if "\x00" in text:
-        raise TabularError(f"{name}: this is not a text CSV file.")
+        raise TabularError(f"{name}: this is not a text CSV file.", code="not_csv")
     try:
         sample = text[:4096]
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
@@ -127,7 +141,7 @@ def read_csv(source: Source, name: str | None = None) -> Table:
     try:
         raw = list(csv.reader(io.StringIO(text, newline=""), dialect))
     except csv.Error as exc:
-        raise TabularError(f"{name}: not a readable CSV file ({exc}).") from None
+        raise TabularError(f"{name}: not a readable CSV file ({exc}).", code="not_csv") from None
     return _rows_to_table(raw, name, encoding)
 
 
@@ -146,12 +160,13 @@ def read_xlsx(source: Source, name: str | None = None, sheet: str | None = None)
     data = _read_bytes(source, name)
     try:
         import openpyxl
+
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - any parse failure means "not a workbook"
-        raise TabularError(f"{name}: not a readable Excel (.xlsx) file.") from None
+        raise TabularError(f"{name}: not a readable Excel (.xlsx) file.", code="not_xlsx") from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise TabularError(f"{name}: there is no sheet named '{sheet}'.")
+            raise TabularError(f"{name}: there is no sheet named '{sheet}'.", code="no_sheet", sheet=sheet)
         ws = wb[sheet] if sheet else wb.worksheets[0]
         raw = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
     finally:

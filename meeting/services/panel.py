@@ -81,6 +81,40 @@ MESSAGES = {
     "purged": _l("The personal data of this roster has been deleted."),
 }
 
+# Why a file could not be read (codes of imports.tabular.TabularError and imports.quotas.ImportProblem).
+FILE_MESSAGES = {
+    "cannot_open": _l("the file cannot be opened."),
+    "too_large": _l("the file is larger than %(mb)s MB."),
+    "encoding": _l("the text is neither UTF-8 nor Shift_JIS (CP932). Please save it as “CSV UTF-8” in Excel."),
+    "empty": _l("the file is empty."),
+    "header_empty": _l("row %(row)s (the header) is empty."),
+    "column_unnamed": _l("a column in the header (row %(row)s) has no name."),
+    "column_twice": _l("the header (row %(row)s) names the column “%(column)s” twice."),
+    "cell_count": _l("row %(row)s has a different number of cells than the header."),
+    "not_csv": _l("this is not a CSV text file."),
+    "not_xlsx": _l("this is not a readable Excel (.xlsx) file."),
+    "no_sheet": _l("there is no sheet named “%(sheet)s”."),
+    "cell_empty": _l("row %(row)s: the %(column)s is empty."),
+    "not_number": _l("row %(row)s: the %(column)s “%(text)s” is not a number."),
+    "not_whole": _l("row %(row)s: the %(column)s “%(text)s” is not a whole number of people."),
+    "quota_columns": _l("columns are missing (%(columns)s). The header must be category,name,min,max or "
+                        "feature,value,min,max."),
+    "quota_twice": _l("row %(row)s: %(category)s = %(value)s is already in row %(first)s."),
+    "no_quotas": _l("there are no quota rows."),
+}
+
+
+def file_problem(exc: Exception) -> str:
+    """Say why a file could not be read, in the organizer's language when the reason is known."""
+    template = FILE_MESSAGES.get(getattr(exc, "code", ""))
+    if template is None:
+        return str(exc)
+    try:
+        return str(template) % getattr(exc, "params", {})
+    except (KeyError, TypeError, ValueError):
+        return str(exc)
+
+
 ROW_MESSAGES = {
     "no_rows": _l("There are no people in the file."),
     "no_id_column": _l("There is no id column “%(column)s”."),
@@ -236,7 +270,7 @@ def upload_roster(meeting: Meeting, data: bytes, filename: str, *, id_column: st
     try:
         table = read_table(data, filename or "roster")
     except TabularError as exc:
-        raise PanelError("roster_file", detail=str(exc)) from None
+        raise PanelError("roster_file", detail=file_problem(exc)) from None
     allowed = _allowed_values(meeting)
     categories = _split(category_columns) or list(allowed)
     if not categories:
@@ -249,7 +283,7 @@ def upload_roster(meeting: Meeting, data: bytes, filename: str, *, id_column: st
     try:
         people = parse_people(table, categories, id_column=id_column, household_columns=hh_cols)
     except ImportProblem as exc:  # check_roster should have caught it; never save a bad file
-        raise PanelError("roster_file", detail=str(exc)) from None
+        raise PanelError("roster_file", detail=file_problem(exc)) from None
     _replace_pool(meeting, table, people, categories, hh_cols, filename, by)
     return len(people.pool.ids), []
 
@@ -298,7 +332,7 @@ def upload_quotas(meeting: Meeting, data: bytes, filename: str, *, by: StaffUser
     try:
         quotas = parse_quotas(read_table(data, filename or "quotas"))
     except (TabularError, ImportProblem) as exc:
-        raise PanelError("quotas_file", detail=str(exc)) from None
+        raise PanelError("quotas_file", detail=file_problem(exc)) from None
     return _save_quotas(meeting, quotas, by, source="file")
 
 
