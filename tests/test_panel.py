@@ -309,3 +309,24 @@ def test_unreadable_files_are_explained_in_japanese(app, staff_auth):
         assert "could not be read" not in html and "is not a number" not in html
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RosterPerson)) == 0
+
+
+def test_a_draw_whose_process_dies_fails_instead_of_hanging(app, staff_auth):
+    import os
+    import signal
+
+    from meeting.models import Selection
+
+    meeting_id, client = organizer(app, staff_auth)
+    page = setup_pool(app, client, meeting_id, n=40)
+    data = {"k": "10", "method": "leximin", "alternates": "5", "csrf_token": csrf_token(client, page)}
+    response = client.post(f"{page}/draw", data=data)
+    selection_id = int(re.search(r"/selections/(\d+)", response.headers["Location"]).group(1))
+    with app.app_context():
+        pid = db.session.get(Selection, selection_id).pid
+    os.kill(pid, signal.SIGKILL)  # before it could finish: it is still importing the app
+    status = client.get(f"{page}/selections/{selection_id}.json").get_json()
+    assert status["status"] == "failed" and status["error"] == "crash"
+    # and a new draw may start at once
+    selection_id, status = start_draw(client, page)
+    assert status["status"] == "done"

@@ -417,8 +417,40 @@ def start(meeting: Meeting, kind: str, *, by: StaffUser, k: int = 0, method: str
 
 def _refuse_while_running(meeting: Meeting) -> None:
     running = latest(meeting)
+    if running is not None:
+        notice_dead_child(running)
     if running is not None and running.status in ("queued", "running") and not _stale(running):
         raise PanelError("busy")
+
+
+def child_alive(pid: int) -> bool:
+    """Is the draw's child process still working? Reaps it when it has ended."""
+    try:
+        ended, _status = os.waitpid(pid, os.WNOHANG)
+        return ended == 0
+    except ChildProcessError:  # not this process's child (another worker, or a restart)
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def notice_dead_child(sel: Selection) -> None:
+    """A draw whose process is gone (killed, out of memory) fails now instead of staying 'running'."""
+    if sel.status not in ("queued", "running") or not sel.pid or child_alive(sel.pid):
+        return
+    db.session.refresh(sel)  # it may have written its outcome just before it ended
+    if sel.status in ("queued", "running"):
+        sel.status, sel.error_code = "failed", "crash"
+        db.session.commit()
 
 
 def _quota_snapshot(meeting: Meeting) -> list[list]:

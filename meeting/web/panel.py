@@ -193,6 +193,7 @@ def selection(meeting, selection_id: int):
 def selection_status(meeting, selection_id: int):
     """The progress of a draw, for the page's polling script."""
     sel = _selection(meeting, selection_id)
+    panel.notice_dead_child(sel)
     return jsonify({"id": sel.id, "status": sel.status, "progress": round(sel.progress, 3),
                     "message": sel.message, "error": sel.error_code})
 
