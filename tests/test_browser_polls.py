@@ -2,13 +2,10 @@
 
 import pytest
 
+from tests.browser import chromium, phone
 from tests.live import LiveServer, Phone, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture
 def server(tmp_path):
@@ -20,11 +17,8 @@ def server(tmp_path):
 
 @pytest.fixture
 def phone_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
-        page = context.new_page()
+    with chromium() as browser:
+        page = phone(browser)
         problems = []
         # Script errors and CSP refusals; failed loads are checked by URL (a missing favicon is fine).
         page.on("console", lambda m: problems.append(m.text)
@@ -33,7 +27,6 @@ def phone_page():
                 if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         yield page, problems
-        browser.close()
 
 
 def test_ranking_ballot_with_buttons_only(server, phone_page):
