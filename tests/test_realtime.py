@@ -259,10 +259,12 @@ def test_phone_waiting_for_a_seat_follows_its_new_table(app, participant_socket,
     staff_auth.login(http)
     from tests.conftest import csrf_token
 
+    control = staff_socket(app, staff_auth, meeting_id)
+    control.get_received()
     url = f"/staff/meetings/{meeting_id}"
     http.post(f"{url}/participants", data={"count": "1", "csrf_token": csrf_token(http, url)})
-    changed = events(waiting, "seating_changed")
-    assert len(changed) == 1
+    assert len(events(waiting, "seating_changed")) == 1
+    assert len(events(control, "seating_changed")) == 1  # the control room's seat counts change too
     snap = waiting.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]
     assert snap["table"] is not None
     waiting.get_received()

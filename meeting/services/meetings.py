@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from meeting.extensions import db
 from meeting.models import Meeting, Participant, Round, Seat, StaffUser, Table
 from meeting.services import audit, invitations, staff
-from meeting.services.events import Changes, Event, meeting_stream, stamp
+from meeting.services.events import Changes, Event, meeting_stream, staff_stream, stamp
 
 
 def create_meeting(title: str, language: str, *, by: StaffUser, purpose: str = "") -> Meeting:
@@ -70,8 +70,10 @@ def seat_newcomers(meeting: Meeting, *, by: StaffUser | None = None) -> Changes:
 
 
 def _commit_seating(meeting: Meeting) -> Changes:
-    # Phones re-read their snapshot on this event, which also moves them to their new table's room.
-    changes = Changes(events=[Event(meeting_stream(meeting.id), "seating_changed", {})])
+    # Phones and the control room re-read their snapshot on this event; a phone's snapshot also
+    # moves it to its new table's room.
+    changes = Changes(events=[Event(meeting_stream(meeting.id), "seating_changed", {}),
+                              Event(staff_stream(meeting.id), "seating_changed", {})])
     stamp(meeting.id, changes.events)
     db.session.commit()
     return changes
