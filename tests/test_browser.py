@@ -79,3 +79,35 @@ def test_dropped_connection_shows_reconnecting_and_loses_nothing(server):
             idea_card(page, "切断中に書いた意見").wait_for(timeout=10000)
             assert idea_card(page, "最初の意見").count() == 1
             assert page.locator("li.idea").count() == 2
+
+
+def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
+    demo = server.demo(participants=2, tables=1)
+    facilitator = demo["facilitator"]
+    with chromium() as browser:
+        resident = phone(browser)
+        join(resident, demo["participants"][0]["join_url"], "さくら")
+        resident.get_by_label("あなたの意見").fill("となりの家の田中さんがうるさい")
+        resident.get_by_role("button", name="意見を送る").click()
+        idea_card(resident, "田中さん").wait_for(timeout=5000)
+
+        control = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        control.goto(facilitator["login_url"])
+        control.get_by_label("メールアドレス").fill(facilitator["email"])
+        control.get_by_label("パスワード").fill(facilitator["password"])
+        control.get_by_role("button", name="ログイン").click()
+        control.goto(facilitator["control_url"])
+        table = control.locator(".control-table").first
+        table.locator(".connected").filter(has_text="1").wait_for(timeout=5000)  # the resident's phone
+        card = table.locator("li.idea", has_text="田中さん")
+        card.get_by_role("button", name="非表示にする").click()
+        card.get_by_label("非表示にする理由").fill("個人名が含まれるため")
+        card.get_by_role("button", name="確定").click()
+
+        resident.locator("li.idea", has_text="田中さん").wait_for(state="detached", timeout=5000)
+        table.locator("li.idea.is-hidden", has_text="個人名が含まれるため").wait_for(timeout=5000)
+
+        control.get_by_label("全員の端末へのお知らせ").fill("10分後に休憩します")
+        control.get_by_role("button", name="送信").click()
+        banner = resident.locator("#announcement")
+        banner.filter(has_text="10分後に休憩します").wait_for(timeout=5000)

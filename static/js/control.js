@@ -30,7 +30,7 @@
       rt.call(action + '_idea', { idea_id: idea.id, reason: reason }).then((ack) => {
         if (!ack.ok) return showError(ack);
         error.hidden = true;
-        upsertIdea(Object.assign({}, ack.idea, { hidden_reason: idea.hidden ? '' : reason }));
+        upsertIdea(Object.assign({}, ack.idea, { hidden_reason: action === 'hide' ? reason : '' }));
       });
     });
     const counts = ['agree', 'disagree', 'pass'].map((v) => t[v] + ' ' + (tally[v] || 0)).join(' · ');
