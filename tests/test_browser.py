@@ -111,3 +111,33 @@ def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
         control.get_by_role("button", name="送信").click()
         banner = resident.locator("#announcement")
         banner.filter(has_text="10分後に休憩します").wait_for(timeout=5000)
+
+
+def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):
+    demo = server.demo(participants=2, tables=1)
+    facilitator = demo["facilitator"]
+    with chromium() as browser:
+        resident = phone(browser)
+        join(resident, demo["participants"][0]["join_url"], "さくら")
+        control = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        control.goto(facilitator["login_url"])
+        control.get_by_label("メールアドレス").fill(facilitator["email"])
+        control.get_by_label("パスワード").fill(facilitator["password"])
+        control.get_by_role("button", name="ログイン").click()
+        control.goto(facilitator["control_url"])
+
+        control.get_by_label("質問（賛成・反対の場合は、問いかける文）").fill("次回の会場はどこがよいですか")
+        control.get_by_label("選択肢（1行に1つ。アンケートの場合は質問）").fill("区役所\n図書館\n公民館")
+        control.get_by_role("button", name="投票を作る（下書き）").click()
+        control.get_by_role("button", name="投票を始める").click()
+
+        poll = resident.locator(".poll", has_text="次回の会場はどこがよいですか")
+        poll.get_by_role("button", name="図書館").click()
+        poll.get_by_role("button", name="回答を送る").click()
+        poll.get_by_text("回答を受け付けました").wait_for(timeout=5000)
+
+        # The control room's result table counts the answer, in text (not only a bar).
+        row = control.locator(".results-table tr", has_text="図書館")
+        row.filter(has_text="1").wait_for(timeout=5000)
+        control.get_by_role("button", name="投票を締め切る").click()
+        poll.get_by_text("締め切り").first.wait_for(timeout=5000)
