@@ -141,3 +141,34 @@ def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):
         row.filter(has_text="1").wait_for(timeout=5000)
         control.get_by_role("button", name="投票を締め切る").click()
         poll.get_by_text("締め切り").first.wait_for(timeout=5000)
+
+
+def test_map_page_redraws_itself_after_votes(tmp_path):
+    from tests.live import Phone, close_all, join_over_http
+
+    live = LiveServer(tmp_path, extra_env={"MEETING_MAP_INTERVAL": "0.3"}).start()
+    try:
+        demo = live.demo(participants=8, tables=1)
+        facilitator = demo["facilitator"]
+        with chromium() as browser:
+            control = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            control.goto(facilitator["login_url"])
+            control.get_by_label("メールアドレス").fill(facilitator["email"])
+            control.get_by_label("パスワード").fill(facilitator["password"])
+            control.get_by_role("button", name="ログイン").click()
+            control.goto(facilitator["control_url"].replace("/control", "/map"))
+            assert control.locator("svg.opinion-map .dot").count() == 0
+
+            phones = [Phone(live, join_over_http(p["join_url"], f"P{i}")) for i, p in enumerate(demo["participants"])]
+            try:
+                ideas = [phones[i].call("post_idea", {"text": f"案{i}"})["idea"]["id"] for i in range(8)]
+                for n, ph in enumerate(phones):  # two camps, everyone votes on everything
+                    for i, idea in enumerate(ideas):
+                        ph.call("vote", {"idea_id": idea, "value": "agree" if (i + n) % 2 == 0 else "disagree"})
+            finally:
+                close_all(phones)
+            # No reload: the page fetches the new map when the server announces it.
+            control.locator("svg.opinion-map .dot").nth(7).wait_for(timeout=15000)
+            assert control.locator("svg.opinion-map .dot").count() == 8
+    finally:
+        live.stop()
