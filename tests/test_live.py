@@ -116,3 +116,29 @@ def test_other_async_modes_serve_the_same_flow(tmp_path, mode):
     finally:
         live.stop()
         assert f"({mode} mode)" in live.log.read_text()
+
+
+def test_first_start_creates_an_organizer_and_prints_its_login_once(tmp_path):
+    import re
+
+    import requests
+
+    from tests.live import CSRF
+
+    live = LiveServer(tmp_path)
+    for key in ("MEETING_ADMIN_EMAIL", "MEETING_ADMIN_PASSWORD"):
+        live.env.pop(key)
+    live.start()
+    try:
+        log = live.log.read_text()
+        email = re.search(r"e-mail:\s+(\S+)", log).group(1)
+        password = re.search(r"password:\s+(\S+)", log).group(1)
+        http = requests.Session()
+        token = CSRF.search(http.get(live.url + "/login").text).group(1)
+        page = http.post(live.url + "/login", data={"email": email, "password": password, "csrf_token": token})
+        assert page.url.endswith("/staff/") and "会議一覧" in page.text
+    finally:
+        live.stop()
+    live.start()  # a second start prints no new login
+    live.stop()
+    assert live.log.read_text().count("password:") == 1
