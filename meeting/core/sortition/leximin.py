@@ -17,11 +17,75 @@ import numpy as np
 
 from .feasibility import check_feasibility
 from .model import InfeasibleQuotas, Instance, Progress, Result, SolverError
-from .problem import INF, Compiled, PanelOracle, compile_instance, new_highs
+from .problem import INF, Compiled, PanelOracle, check_panel, compile_instance, new_highs
 
 EPS = 1e-6        # pricing tolerance on the level value (probability units)
 SMOOTHING = 0.6   # weight of the stability centre when pricing
 Y_POSITIVE = 1e-7  # dual weight above which a group is fixed at the level value
+EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
+
+
+class _Swaps:
+    """Cheap extra columns: panels one swap (a person out, another in) from a priced panel.
+
+    Every candidate is checked against size, quotas and households exactly like a solver
+    panel; only those whose weight still exceeds the cap z are kept. Adding several violated
+    panels per master solve means fewer master solves, which dominate on large pools.
+    """
+
+    def __init__(self, c: Compiled):
+        self.c = c
+        self.gm = c.gm.astype(float)
+        self.hh_of = np.full(c.G, -1)
+        for h, groups in enumerate(c.households):
+            self.hh_of[groups] = h
+
+    def panels(self, counts: np.ndarray, weight: np.ndarray, cap: float, limit: int) -> list[np.ndarray]:
+        c = self.c
+        total = float(counts @ weight)
+        out_g = np.flatnonzero(counts > 0)
+        in_g = np.flatnonzero(counts < c.size)
+        # households already on the panel: nobody else from them may join
+        used_hh = np.zeros(len(c.households) + 1, dtype=bool)
+        on = self.hh_of[out_g]
+        used_hh[on[on >= 0]] = True
+        q = self.gm @ counts
+        gain = weight[in_g][None, :] - weight[out_g][:, None]          # (A, B)
+        ok = total + gain > cap + 1e-9
+        if not ok.any():
+            return []
+        newq = q[:, None, None] - self.gm[:, out_g][:, :, None] + self.gm[:, in_g][:, None, :]
+        ok &= np.all((newq >= c.lo[:, None, None] - 1e-9) & (newq <= c.hi[:, None, None] + 1e-9), axis=0)
+        hb = self.hh_of[in_g]
+        ha = self.hh_of[out_g]
+        blocked = (hb >= 0)[None, :] & used_hh[np.where(hb >= 0, hb, -1)][None, :] & (ha[:, None] != hb[None, :])
+        ok &= ~blocked
+        ok &= out_g[:, None] != in_g[None, :]
+        result: list[np.ndarray] = []
+        used_a: set[int] = set()
+        used_b: set[int] = set()
+        for flat in np.argsort(-np.where(ok, gain, -np.inf), axis=None):
+            a, b = divmod(int(flat), len(in_g))
+            if not ok[a, b] or len(result) >= limit:
+                break
+            if a in used_a or b in used_b:
+                continue
+            used_a.add(a)
+            used_b.add(b)
+            new = counts.copy()
+            new[out_g[a]] -= 1
+            new[in_g[b]] += 1
+            check_panel(c, new)
+            result.append(new)
+        return result
+
+
+class _Unbounded(Exception):
+    pass
+
+
+class _TimeUp(Exception):
+    pass
 
 
 class _Master:
@@ -66,9 +130,16 @@ class _Master:
             return np.array(self.h.getSolution().col_value[:self.G])
         return np.array(h.getSolution().col_value[:self.G])
 
-    def solve(self) -> tuple[np.ndarray, float, float]:
+    def solve(self, seconds: Optional[float] = None) -> tuple[np.ndarray, float, float]:
+        # HiGHS counts its time limit over all runs of this model, hence the offset
+        self.h.setOptionValue("time_limit", INF if seconds is None
+                              else self.h.getRunTime() + max(seconds, 0.5))
         self.h.run()
         status = self.h.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            raise _TimeUp()
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            raise _Unbounded()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(f"The master LP stopped: {self.h.modelStatusToString(status)}")
         x = np.array(self.h.getSolution().col_value)
@@ -119,6 +190,7 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
     G, size, k = c.G, c.size.astype(float), c.k
     rng = np.random.default_rng(seed)
     oracle = PanelOracle(c)
+    swaps = _Swaps(c)
     panels: list[np.ndarray] = []
     seen: set[bytes] = set()
 
@@ -172,6 +244,8 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
         master.add_panel(counts)
     level = 0
     optimal = True
+    last_value = 0.0
+    relaxed = 0.0  # how far the fixed levels were lowered after an unbounded master
     last_fraction = 0.1
     while not fixed.all():
         level += 1
@@ -179,7 +253,27 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
         center: Optional[np.ndarray] = None   # stability centre (Wentges smoothing)
         best_bound = np.inf
         while True:
-            y, z, value = master.solve()
+            try:
+                y, z, value = master.solve(None if deadline is None else deadline - time.perf_counter())
+                last_value = value
+            except _TimeUp:
+                # one master solve ran into the time limit: stop as at the deadline below
+                optimal = False
+                notes.append(f"Stopped at the time limit in level {level}: everyone not yet fixed "
+                             f"has probability at least {last_value:.4f}.")
+                p_fixed[~fixed] = last_value
+                fixed[:] = True
+                break
+            except _Unbounded:
+                # rounding made the fixed probabilities (just) infeasible together: lower
+                # them a little, as the published implementation does, and solve again
+                if relaxed >= 1e-5:
+                    raise SolverError("The master LP stays unbounded after relaxing the fixed levels.")
+                relaxed = 1e-9 if relaxed == 0 else relaxed * 10
+                for g in np.flatnonzero(fixed & reachable):
+                    p_fixed[g] -= relaxed
+                    master.fix(int(g), float(p_fixed[g]))
+                continue
             free_people = size[~fixed].sum()
             best_possible = (k - (p_fixed * size)[fixed].sum()) / free_people
             if value >= best_possible - 1e-9:
@@ -208,6 +302,10 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
                 if counts @ (y / size) > z + 1e-9 and remember(counts):
                     master.add_panel(counts)
                     violated = True
+                    if EXTRA_COLUMNS:
+                        for extra in swaps.panels(counts, y / size, z, EXTRA_COLUMNS):
+                            if remember(extra):
+                                master.add_panel(extra)
                     break
                 if best_bound - value <= EPS:
                     break
@@ -220,7 +318,21 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
             if gap <= EPS:
                 free_idx = np.flatnonzero(~fixed)
                 if levels is None:
-                    y = np.maximum(y, master.interior_weights())
+                    # the interior dual is optimal for the known panels only: price it too,
+                    # and fix by it only if no panel beats it (else it is not a full dual)
+                    y_int = master.interior_weights()
+                    counts, w = oracle.best(y_int / size)
+                    if counts is None:
+                        raise SolverError("The panel solver found no panel after the quotas were checked.")
+                    if w - float(p_fixed[fixed] @ y_int[fixed]) - value <= EPS:
+                        y = np.maximum(y, y_int)
+                    elif remember(counts):
+                        master.add_panel(counts)
+                        z_int = float(counts @ (y_int / size))
+                        for extra in swaps.panels(counts, y_int / size, z_int - EPS, EXTRA_COLUMNS):
+                            if remember(extra):
+                                master.add_panel(extra)
+                        continue
                 newly = free_idx[y[free_idx] > Y_POSITIVE]
                 if len(newly) == 0:
                     newly = free_idx[[int(np.argmax(y[free_idx]))]]
