@@ -311,3 +311,58 @@ def test_example_small_20_from_the_paper_reaches_0_1():
     r = leximin(Instance(pool, quotas, 20))
     assert len(rows) == 200
     assert r.min_probability == pytest.approx(0.100, abs=1e-4)
+
+
+def brute_force_leximin(inst):
+    """Exact LEXIMIN over all feasible panels: per level, max t; then fix each free person
+    whose own maximum (with every free person kept at t) is t."""
+    c = compile_instance(inst)
+    homes = c.person_household
+    panels = []
+    for combo in itertools.combinations(range(c.n), c.k):
+        counts = c.member[:, combo].sum(axis=1)
+        hh = [homes[i] for i in combo if homes[i] >= 0]
+        if np.all(counts >= c.lo) and np.all(counts <= c.hi) and len(hh) == len(set(hh)):
+            panels.append(combo)
+    A = np.zeros((c.n, len(panels)))
+    for j, p in enumerate(panels):
+        A[list(p), j] = 1
+    P = len(panels)
+    fixed = np.full(c.n, np.nan)
+    fixed[A.sum(axis=1) == 0] = 0.0
+    levels = 0
+    while np.isnan(fixed).any():
+        levels += 1
+        free = np.isnan(fixed)
+        A_ub = np.r_[np.c_[-A[free], np.ones(free.sum())], np.c_[-A[~free], np.zeros((~free).sum())]]
+        b_ub = np.r_[np.zeros(free.sum()), -fixed[~free] + 1e-10]
+        res = linprog(np.r_[np.zeros(P), -1], A_ub=A_ub, b_ub=b_ub, A_eq=np.r_[np.ones(P), 0][None, :],
+                      b_eq=[1], bounds=[(0, None)] * P + [(None, None)], method="highs")
+        t = -res.fun
+        for i in np.flatnonzero(free):
+            r2 = linprog(-A[i], A_ub=np.r_[-A[free], -A[~free]],
+                         b_ub=np.r_[np.full(free.sum(), -t + 1e-10), -fixed[~free] + 1e-10],
+                         A_eq=np.ones((1, P)), b_eq=[1], bounds=[(0, None)] * P, method="highs")
+            if -r2.fun <= t + 1e-8:
+                fixed[i] = t
+    return np.sort(fixed), levels
+
+
+def tiny_pool(seed, n=11, k=4):
+    rng = np.random.default_rng(seed)
+    a = rng.choice(list("abc"), size=n, p=[0.55, 0.3, 0.15]).tolist()
+    b = rng.choice(list("xy"), size=n, p=[0.7, 0.3]).tolist()
+    d = rng.choice(list("uv"), size=n, p=[0.6, 0.4]).tolist()
+    homes = [f"h{i // 2}" if i < 4 else "" for i in range(n)]
+    quotas = [Quota("a", "a", 1, 2), Quota("a", "b", 1, 2), Quota("a", "c", 0, 2),
+              Quota("b", "x", 1, 3), Quota("b", "y", 1, 3), Quota("d", "u", 2, 2), Quota("d", "v", 2, 2)]
+    return Instance(Pool([str(i) for i in range(n)], {"a": a, "b": b, "d": d}, homes), quotas, k)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_leximin_equals_brute_force_on_tiny_pools_with_several_levels(seed):
+    inst = tiny_pool(seed)
+    exact, levels = brute_force_leximin(inst)
+    assert levels >= 3
+    got = np.sort(leximin(inst).probabilities)
+    assert np.abs(got - exact).max() < 1e-6

@@ -21,7 +21,9 @@ from .problem import INF, Compiled, PanelOracle, check_panel, compile_instance, 
 
 EPS = 1e-6        # pricing tolerance on the level value (probability units)
 SMOOTHING = 0.6   # weight of the stability centre when pricing
-Y_POSITIVE = 1e-7  # dual weight above which a group is fixed at the level value
+FIX_TOL = 1e-7    # fix a group only if it provably cannot exceed the level by more (probability)
+GAP_FLOOR = 1e-11  # rounding floor on a proven gap: weights below GAP_FLOOR / FIX_TOL prove nothing
+CERT_VIOLATION = 1e-11  # a panel heavier than the cap z by more than this is a new column
 EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
 
 
@@ -167,6 +169,28 @@ def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
     lam = np.array(h.getSolution().col_value[:P]).clip(0)
     lam[lam < 1e-10] = 0
     return lam / lam.sum()
+
+
+def _certify(oracle: PanelOracle, y: np.ndarray, size: np.ndarray, fixed: np.ndarray,
+             p_fixed: np.ndarray, value: float) -> tuple[float, np.ndarray]:
+    """Exact pricing of the dual vector y: (an upper bound on D(y) - value, the heaviest panel).
+
+    The MIP runs with a near-zero gap and its dual bound is used, so D(y) is never
+    underestimated by the MIP tolerance."""
+    h = oracle.h
+    h.setOptionValue("mip_rel_gap", 1e-12)
+    h.setOptionValue("mip_abs_gap", 1e-13)
+    try:
+        counts, w = oracle.best(y / size)
+        bound = float(h.getInfo().mip_dual_bound)
+    finally:
+        h.setOptionValue("mip_rel_gap", 1e-7)
+        h.setOptionValue("mip_abs_gap", 1e-9)
+    if counts is None:
+        raise SolverError("The panel solver found no panel after the quotas were checked.")
+    upper = max(w, bound) if np.isfinite(bound) else w
+    gap = upper - float(p_fixed[fixed] @ y[fixed]) - value
+    return max(gap, GAP_FLOOR), counts
 
 
 def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optional[Progress] = None,
@@ -316,26 +340,49 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
             last_fraction = max(last_fraction, 0.1 + 0.85 * done_share)
             report(min(last_fraction, 0.95), f"Level {level}: minimum {value:.4f}, gap {gap:.2e}")
             if gap <= EPS:
+                # A near-optimal dual y only proves that group g cannot exceed the level by
+                # more than (D(y) - value) / y_g, where D(y) is y's exact dual bound. So price
+                # y exactly (tight MIP, its dual bound as the certificate): while a panel still
+                # beats the cap, add it and continue; then fix only groups whose proven slack
+                # is within FIX_TOL. The others stay free for the next level.
+                if violated:
+                    continue  # y is stale: re-solve the master with the new panels first
                 free_idx = np.flatnonzero(~fixed)
+                y = np.clip(y, 0.0, None)
+                gap_y, counts = _certify(oracle, y, size, fixed, p_fixed, value)
+                if counts @ (y / size) > z + CERT_VIOLATION and remember(counts):
+                    master.add_panel(counts)
+                    for extra in swaps.panels(counts, y / size, z, EXTRA_COLUMNS):
+                        if remember(extra):
+                            master.add_panel(extra)
+                    continue
+                slack = np.full(G, np.inf)
+                pos = y > 0
+                slack[pos] = gap_y / y[pos]
                 if levels is None:
                     # the interior dual is optimal for the known panels only: price it too,
                     # and fix by it only if no panel beats it (else it is not a full dual)
-                    y_int = master.interior_weights()
-                    counts, w = oracle.best(y_int / size)
-                    if counts is None:
-                        raise SolverError("The panel solver found no panel after the quotas were checked.")
-                    if w - float(p_fixed[fixed] @ y_int[fixed]) - value <= EPS:
-                        y = np.maximum(y, y_int)
-                    elif remember(counts):
+                    y_int = np.clip(master.interior_weights(), 0.0, None)
+                    y_int /= max(float(y_int[free_idx].sum()), 1e-12)  # sum 1 over free groups, as the bound assumes
+                    gap_int, counts = _certify(oracle, y_int, size, fixed, p_fixed, value)
+                    z_int = float(counts @ (y_int / size)) - gap_int  # the cap y_int needs
+                    if gap_int > FIX_TOL and remember(counts):
                         master.add_panel(counts)
-                        z_int = float(counts @ (y_int / size))
-                        for extra in swaps.panels(counts, y_int / size, z_int - EPS, EXTRA_COLUMNS):
+                        for extra in swaps.panels(counts, y_int / size, z_int, EXTRA_COLUMNS):
                             if remember(extra):
                                 master.add_panel(extra)
                         continue
-                newly = free_idx[y[free_idx] > Y_POSITIVE]
+                    pos = y_int > 0
+                    slack[pos] = np.minimum(slack[pos], gap_int / y_int[pos])
+                newly = free_idx[slack[free_idx] <= FIX_TOL]
                 if len(newly) == 0:
-                    newly = free_idx[[int(np.argmax(y[free_idx]))]]
+                    # no improving panel is left, so the gap is only rounding: the heaviest
+                    # group is the one the certificate binds most tightly
+                    newly = free_idx[[int(np.argmin(slack[free_idx]))]]
+                    if slack[newly[0]] > 1e-5:
+                        optimal = False
+                        notes.append(f"Level {level}: a group was fixed although it might exceed the level by up to "
+                                     f"{slack[newly[0]]:.1e}.")
                 for g in newly:
                     fixed[g] = True
                     p_fixed[g] = value
