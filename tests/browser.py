@@ -31,3 +31,14 @@ def join(page, join_url: str, nickname: str):
     page.get_by_label("または自分で入力").fill(nickname)
     page.get_by_role("button", name="テーブルに参加する").click()
     page.wait_for_url("**/table")
+
+
+def staff_page(browser, login_url: str, email: str, password: str):
+    """A laptop-sized page of a staff member who has logged in through the login form."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP").new_page()
+    page.goto(login_url)
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/staff/")
+    return page

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from tests.browser import chromium, join, phone
+from tests.browser import chromium, join, phone, staff_page
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -91,11 +91,7 @@ def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
         resident.get_by_role("button", name="意見を送る").click()
         idea_card(resident, "田中さん").wait_for(timeout=5000)
 
-        control = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        control.goto(facilitator["login_url"])
-        control.get_by_label("メールアドレス").fill(facilitator["email"])
-        control.get_by_label("パスワード").fill(facilitator["password"])
-        control.get_by_role("button", name="ログイン").click()
+        control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"])
         control.goto(facilitator["control_url"])
         table = control.locator(".control-table").first
         table.locator(".connected").filter(has_text="1").wait_for(timeout=5000)  # the resident's phone
@@ -119,11 +115,7 @@ def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):
     with chromium() as browser:
         resident = phone(browser)
         join(resident, demo["participants"][0]["join_url"], "さくら")
-        control = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        control.goto(facilitator["login_url"])
-        control.get_by_label("メールアドレス").fill(facilitator["email"])
-        control.get_by_label("パスワード").fill(facilitator["password"])
-        control.get_by_role("button", name="ログイン").click()
+        control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"])
         control.goto(facilitator["control_url"])
 
         control.get_by_label("質問（賛成・反対の場合は、問いかける文）").fill("次回の会場はどこがよいですか")
@@ -151,11 +143,7 @@ def test_map_page_redraws_itself_after_votes(tmp_path):
         demo = live.demo(participants=8, tables=1)
         facilitator = demo["facilitator"]
         with chromium() as browser:
-            control = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            control.goto(facilitator["login_url"])
-            control.get_by_label("メールアドレス").fill(facilitator["email"])
-            control.get_by_label("パスワード").fill(facilitator["password"])
-            control.get_by_role("button", name="ログイン").click()
+            control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"])
             control.goto(facilitator["control_url"].replace("/control", "/map"))
             assert control.locator("svg.opinion-map .dot").count() == 0
 

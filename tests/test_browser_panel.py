@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser import chromium
+from tests.browser import chromium, staff_page
 from tests.live import LiveServer
 from tests.test_panel import QUOTAS, roster_csv
 
@@ -17,11 +17,7 @@ def test_organizer_draws_confirms_and_prints_letters(tmp_path):
     server = LiveServer(tmp_path).start()
     try:
         with chromium() as browser:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP").new_page()
-            page.goto(server.url + "/login")
-            page.get_by_label("メールアドレス").fill("admin@example.org")
-            page.get_by_label("パスワード").fill("admin password 123")
-            page.get_by_role("button", name="ログイン").click()
+            page = staff_page(browser, server.url + "/login", "admin@example.org", "admin password 123")
             page.get_by_label("タイトル").fill("世田谷区民会議")
             page.get_by_role("button", name="会議を作成").click()
             page.get_by_role("link", name="住民パネルの抽選").click()

@@ -107,7 +107,8 @@ def test_draw_frequencies_follow_the_probabilities(town, town_leximin):
     assert np.abs(hits / runs - town_leximin.probabilities).max() < 0.06
 
 
-def brute_force_maximin(inst):
+def feasible_panels(inst):
+    """Every feasible panel of a tiny pool, as columns of a person x panel 0/1 matrix."""
     c = compile_instance(inst)
     homes = c.person_household
     panels = []
@@ -119,8 +120,13 @@ def brute_force_maximin(inst):
     A = np.zeros((c.n, len(panels)))
     for j, p in enumerate(panels):
         A[list(p), j] = 1
+    return c, A
+
+
+def brute_force_maximin(inst):
+    c, A = feasible_panels(inst)
     # max t: A lam >= t, sum lam = 1
-    P = len(panels)
+    P = A.shape[1]
     res = linprog(np.r_[np.zeros(P), -1], A_ub=np.c_[-A, np.ones(c.n)], b_ub=np.zeros(c.n),
                   A_eq=np.r_[np.ones(P), 0][None, :], b_eq=[1], bounds=[(0, None)] * P + [(None, None)])
     return -res.fun
@@ -316,18 +322,8 @@ def test_example_small_20_from_the_paper_reaches_0_1():
 def brute_force_leximin(inst):
     """Exact LEXIMIN over all feasible panels: per level, max t; then fix each free person
     whose own maximum (with every free person kept at t) is t."""
-    c = compile_instance(inst)
-    homes = c.person_household
-    panels = []
-    for combo in itertools.combinations(range(c.n), c.k):
-        counts = c.member[:, combo].sum(axis=1)
-        hh = [homes[i] for i in combo if homes[i] >= 0]
-        if np.all(counts >= c.lo) and np.all(counts <= c.hi) and len(hh) == len(set(hh)):
-            panels.append(combo)
-    A = np.zeros((c.n, len(panels)))
-    for j, p in enumerate(panels):
-        A[list(p), j] = 1
-    P = len(panels)
+    c, A = feasible_panels(inst)
+    P = A.shape[1]
     fixed = np.full(c.n, np.nan)
     fixed[A.sum(axis=1) == 0] = 0.0
     levels = 0
