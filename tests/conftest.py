@@ -135,6 +135,15 @@ def participant_socket(app):
             sock.disconnect()
 
 
+def staff_socket(app, staff_auth, meeting_id, email="organizer@example.org"):
+    """A Socket.IO test client of a logged-in staff member in the meeting's control room."""
+    http = app.test_client()
+    staff_auth.login(http, email=email)
+    sock = socketio.test_client(app, flask_test_client=http, auth={"meeting_id": meeting_id})
+    assert sock.is_connected()
+    return sock
+
+
 def op_id() -> str:
     return secrets.token_hex(16)
 

@@ -9,10 +9,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from meeting.extensions import db, socketio
+from meeting.extensions import db
 from meeting.models import Idea, OpinionMapSnapshot, Participant, Round, Seat
 from meeting.services import opinion
-from tests.conftest import build_meeting, events, make_app, op_id
+from tests.conftest import build_meeting, events, make_app, op_id, staff_socket
 
 CAMP_A = ["駅前に駐輪場を増やす", "公園を夜も明るくする", "商店街を歩行者天国にする"]
 CAMP_B = ["駐輪場より緑地を残す", "夜の公園は静かなままにする", "商店街に車で行けるようにする"]
@@ -50,14 +50,6 @@ def snapshot_with(app, meeting_id, vote_count):
             db.session.remove()
         return None
     return wait_until(check)
-
-
-def staff_socket(app, staff_auth, meeting_id, email="organizer@example.org"):
-    http = app.test_client()
-    staff_auth.login(http, email=email)
-    sock = socketio.test_client(app, flask_test_client=http, auth={"meeting_id": meeting_id})
-    assert sock.is_connected()
-    return sock
 
 
 def tables_of(cards):

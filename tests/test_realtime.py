@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from meeting.extensions import db, socketio
 from meeting.models import AuditEvent, Idea, OpLog, Vote
-from tests.conftest import build_meeting, events, op_id
+from tests.conftest import build_meeting, events, op_id, staff_socket
 
 
 def wait_for(sock, name, timeout=3.0):
@@ -146,14 +146,6 @@ def test_cannot_vote_on_another_tables_idea(app, participant_socket):
     idea_id = s_a.emit("post_idea", {"op_id": op_id(), "text": "x"}, callback=True)["idea"]["id"]
     ack = s_b.emit("vote", {"op_id": op_id(), "idea_id": idea_id, "value": "agree"}, callback=True)
     assert ack["ok"] is False and ack["error"] == "not_found"
-
-
-def staff_socket(app, staff_auth, meeting_id, email="organizer@example.org"):
-    http = app.test_client()
-    staff_auth.login(http, email=email)
-    sock = socketio.test_client(app, flask_test_client=http, auth={"meeting_id": meeting_id})
-    assert sock.is_connected()
-    return sock
 
 
 def test_participant_may_not_moderate(app, participant_socket):
