@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from meeting.extensions import db
 from meeting.models import MeetingStaff, StaffUser
 from meeting.services import audit
+from meeting.services.errors import ServiceError
 
 _hasher = PasswordHasher()
 
@@ -65,6 +66,24 @@ def can_facilitate(user, meeting_id: int) -> bool:
 
 def can_organize(user, meeting_id: int) -> bool:
     return role_in(user, meeting_id) == "organizer"
+
+
+def require_facilitator(user, meeting_id: int):
+    """Return the user if they run this meeting (organizer or facilitator); refuse otherwise.
+
+    Every staff service calls this (or require_organizer) itself, so no page or handler can
+    forget the check.
+    """
+    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or not can_facilitate(user, meeting_id):
+        raise ServiceError("forbidden")
+    return user
+
+
+def require_organizer(user, meeting_id: int):
+    """Return the user if they organize this meeting; refuse otherwise."""
+    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool) or not can_organize(user, meeting_id):
+        raise ServiceError("forbidden")
+    return user
 
 
 def assign(meeting_id: int, user: StaffUser, role: str, *, by: StaffUser | None = None) -> None:
