@@ -2,7 +2,7 @@
 
 from meeting.models.audit import AuditEvent, Connection, OpLog
 from meeting.models.idea import Announcement, Idea, Vote
-from meeting.models.meeting import Meeting, Round, Seat, Stream, Table
+from meeting.models.meeting import Meeting, Round, Seat, SeatingRule, Stream, Table, TableHost
 from meeting.models.opinion import OpinionMapSnapshot
 from meeting.models.panel import PanelQuota, Roster, RosterPerson, Selection
 from meeting.models.participant import Invitation, Participant
@@ -12,5 +12,5 @@ from meeting.models.staff import MeetingStaff, StaffUser
 __all__ = [
     "Announcement", "AuditEvent", "Ballot", "Connection", "Idea", "Invitation", "Meeting", "MeetingStaff",
     "OpLog", "OpinionMapSnapshot", "PanelQuota", "Participant", "Poll", "Roster", "RosterPerson", "Round",
-    "Selection", "Seat", "StaffUser", "Stream", "Table", "Vote",
+    "Selection", "Seat", "SeatingRule", "StaffUser", "Stream", "Table", "TableHost", "Vote",
 ]

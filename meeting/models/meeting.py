@@ -6,7 +6,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from meeting.extensions import db
-from meeting.models._base import utcnow
+from meeting.models._base import AwareDateTime, utcnow
+
+STEP_KINDS = ("table", "plenary")
+STEP_STATES = ("planned", "running", "paused", "done")
 
 
 class Meeting(db.Model):
@@ -19,19 +22,30 @@ class Meeting(db.Model):
     # Last sequence number given to a broadcast of this meeting.
     seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # When a table round ends, posting ideas for it closes (round_closed) or stays open.
+    close_posting_at_end: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    table_min_size: so.Mapped[int | None] = so.mapped_column()
+    table_max_size: so.Mapped[int | None] = so.mapped_column()
 
     tables: so.Mapped[list["Table"]] = so.relationship(
         back_populates="meeting", order_by="Table.position", cascade="all, delete-orphan")
     rounds: so.Mapped[list["Round"]] = so.relationship(
-        back_populates="meeting", order_by="Round.number", cascade="all, delete-orphan")
+        back_populates="meeting", order_by=lambda: (Round.position, Round.id), cascade="all, delete-orphan")
 
     @property
     def current_round(self) -> "Round | None":
-        return self.rounds[-1] if self.rounds else None
+        """The round whose seating is in force (where ideas are posted now)."""
+        seated = [r for r in self.rounds if r.seating_since is not None]
+        return max(seated, key=lambda r: (r.seating_since, r.id)) if seated else None
 
 
 class Round(db.Model):
-    """A period of table work; seating belongs to a round (World Café rotates per round)."""
+    """A step of the day's agenda: a table round or a plenary step.
+
+    Seating belongs to a table round (World Café rotates per round); an idea remembers the
+    round it was posted in. The server owns the clock: a running step has `ends_at`, a paused
+    one keeps `remaining_s`.
+    """
 
     __tablename__ = "rounds"
     __table_args__ = (sa.UniqueConstraint("meeting_id", "number"),)
@@ -40,6 +54,18 @@ class Round(db.Model):
     meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     number: so.Mapped[int] = so.mapped_column(default=1)
     title: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10), default="table", server_default="table")
+    question: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    position: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    duration_s: so.Mapped[int] = so.mapped_column(default=0, server_default="0")  # planned; 0: no timer
+    state: so.Mapped[str] = so.mapped_column(sa.String(10), default="planned", server_default="planned")
+    auto_end: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    started_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    ends_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    remaining_s: so.Mapped[float | None] = so.mapped_column()
+    ended_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    # When this round's seating was put in force; the latest such round is where phones sit.
+    seating_since: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
 
     meeting: so.Mapped[Meeting] = so.relationship(back_populates="rounds")
 
@@ -57,6 +83,17 @@ class Table(db.Model):
     meeting: so.Mapped[Meeting] = so.relationship(back_populates="tables")
 
 
+class TableHost(db.Model):
+    """The World Café host of a table, who stays there every round: a participant or a staff member."""
+
+    __tablename__ = "table_hosts"
+
+    table_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"), primary_key=True)
+    participant_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("participants.id", ondelete="CASCADE"), unique=True)
+    staff_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="CASCADE"))
+
+
 class Seat(db.Model):
     """Where a participant sits in one round."""
 
@@ -68,6 +105,17 @@ class Seat(db.Model):
     table_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"), index=True)
     participant_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+
+
+class SeatingRule(db.Model):
+    """Keep these participants together (a resident and their helper) or apart."""
+
+    __tablename__ = "seating_rules"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))  # together / apart
+    participant_ids: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
 
 
 class Stream(db.Model):
