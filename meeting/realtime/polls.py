@@ -1,11 +1,6 @@
 """Socket.IO events for polls; the protocol is documented in docs/protocol.md ("Polls")."""
 
-import threading
-
-from flask import current_app
-
-from meeting.broadcast import emit_events
-from meeting.extensions import socketio
+from meeting.realtime.clock import DeadlineClock
 from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
 from meeting.services import polls
 
@@ -53,42 +48,6 @@ def extend_snapshot(who, person, snap):
 snapshot_extensions.append(extend_snapshot)
 
 
-class PollClock:
-    """Close polls when their closing time comes.
-
-    One background task per server process runs while some open poll has a closing time:
-    it is woken when such a poll opens (or a snapshot shows one), checks every
-    POLL_CLOCK_INTERVAL seconds, and stops when none is left. Closing is a conditional
-    update, so several processes may race for a poll and only one closes it and broadcasts.
-    Ballots are refused after the closing time even before the clock has run.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._running: set[int] = set()  # ids of the apps whose clock runs (tests make many apps)
-
-    def wake(self) -> None:
-        app = current_app._get_current_object()
-        with self._lock:
-            if id(app) in self._running:
-                return
-            self._running.add(id(app))
-        socketio.start_background_task(self._run, app)
-
-    def _run(self, app) -> None:
-        try:
-            while True:
-                socketio.sleep(app.config["POLL_CLOCK_INTERVAL"])
-                with app.app_context():
-                    emit_events(polls.close_due())
-                    with self._lock:
-                        if polls.next_deadline() is None:
-                            self._running.discard(id(app))
-                            return
-        except Exception:
-            with self._lock:
-                self._running.discard(id(app))
-            raise
-
-
-clock = PollClock()
+# Close polls when their closing time comes. Ballots are refused after the closing time even
+# before the clock has run.
+clock = DeadlineClock(polls.close_due, polls.next_deadline)

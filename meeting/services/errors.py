@@ -46,6 +46,30 @@ MESSAGES = {
     "too_many_on_one": _l("You can put at most %(max)s dots on “%(option)s”."),
     "too_few_ranked": _l("Please rank at least %(min)s (you ranked %(count)s)."),
     "too_many_ranked": _l("You can rank at most %(max)s (you ranked %(count)s)."),
+    # Agenda and clock (staff)
+    "step_kind": _l("Please choose a table round or a plenary step."),
+    "step_title": _l("Please give the step a title (at most %(max)s characters)."),
+    "step_question": _l("The question can be at most %(max)s characters long."),
+    "step_duration": _l("Please give a duration from 0 to %(max)s minutes."),
+    "step_extend": _l("Time can be extended by 1 second to %(max)s minutes at once."),
+    "step_started": _l("This step has already started: only a planned step can be changed this way."),
+    "step_done": _l("This step has ended; it stays as it ran."),
+    "step_before_started": _l("A planned step cannot go before a step that has already run."),
+    "agenda_over": _l("There is no planned step left. Add a step to the agenda first."),
+    "no_running_step": _l("No step is running now."),
+    "step_not_running": _l("The step is not running."),
+    "step_not_paused": _l("The step is not paused."),
+    "table_size": _l("Table sizes must be whole numbers from 1 to 100, the minimum not above the maximum."),
+    # Seating (staff)
+    "seating_conflict": _l("This seating is not possible: %(detail)s"),
+    "no_table_round": _l("There is no table round to seat people for. Add a table round to the agenda."),
+    "no_tables": _l("The meeting has no tables yet."),
+    "nobody_present": _l("Nobody is present yet: people count once they joined on a phone or were checked in."),
+    "host_stays": _l("A table's host stays at their table. Choose another host first."),
+    "not_seated_both": _l("Both people must have a seat to swap them."),
+    "seating_rule": _l("A rule needs at least two different people (at most 20)."),
+    # Agenda (participants)
+    "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),
 }
 
 

@@ -9,7 +9,7 @@ from meeting.extensions import db
 from meeting.models import Announcement, Connection, Idea, Meeting, Participant, Table, Vote
 from meeting.models._base import utcnow
 from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
-from meeting.services import audit, meetings
+from meeting.services import agenda, audit, meetings
 from meeting.services.errors import ServiceError
 from meeting.services.events import (
     Changes,
@@ -61,6 +61,8 @@ def post_idea(person: Participant, text) -> tuple[dict, Changes]:
         raise ServiceError("not_seated")
     text = _clean_text(text, IDEA_MAX_LENGTH, "idea_empty")
     meeting = db.session.get(Meeting, person.meeting_id)
+    if agenda.posting_closed(meeting, meeting.current_round):
+        raise ServiceError("round_closed")
     idea = Idea(meeting_id=meeting.id, table_id=table.id, round_id=meeting.current_round.id,
                 participant_id=person.id, text=text)
     db.session.add(idea)

@@ -1,18 +1,18 @@
 """Meetings, participants, tables and seating."""
 
-import random
-
 import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Meeting, Participant, Round, Seat, StaffUser, Table
-from meeting.services import audit, invitations, staff
-from meeting.services.events import Changes, Event, meeting_stream, staff_stream, stamp
+from meeting.models._base import now
+from meeting.services import audit, invitations, seating, staff
+from meeting.services.events import Changes, stamp
 
 
 def create_meeting(title: str, language: str, *, by: StaffUser, purpose: str = "") -> Meeting:
     meeting = Meeting(title=title.strip(), language=language, purpose=purpose.strip(), seq=0)
-    meeting.rounds.append(Round(number=1))
+    # The first table round, whose seating is in force from the start; the agenda adds the rest.
+    meeting.rounds.append(Round(number=1, position=1, kind="table", seating_since=now()))
     db.session.add(meeting)
     db.session.flush()
     audit.record("meeting.create", meeting_id=meeting.id, staff_id=by.id, target=f"meeting:{meeting.id}")
@@ -50,63 +50,45 @@ def new_participants(meeting: Meeting, profiles: list[dict], *, staff_id: int | 
     return people
 
 
-def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None,
-                  rng: random.Random | None = None) -> Changes:
-    """Add tables and seat every unseated participant of the current round, evenly at random."""
+def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None) -> Changes:
+    """Add tables and seat every unseated participant of the round in force at the best table."""
     first = len(meeting.tables)
     tables = [Table(name=str(first + i + 1), position=first + i) for i in range(count)]
     meeting.tables.extend(tables)
     db.session.flush()
-    seat_randomly(meeting, rng=rng)
+    seating.seat_newcomers(meeting)
     audit.record("tables.create", meeting_id=meeting.id, staff_id=by.id if by else None,
                  target=f"meeting:{meeting.id}", count=count)
     return _commit_seating(meeting)
 
 
 def seat_newcomers(meeting: Meeting, *, by: StaffUser | None = None) -> Changes:
-    """Seat participants who have no table in the current round yet."""
-    seat_randomly(meeting)
+    """Seat participants who have no table in the round in force yet."""
+    seating.seat_newcomers(meeting)
     return _commit_seating(meeting)
 
 
 def _commit_seating(meeting: Meeting) -> Changes:
-    # Phones and the control room re-read their snapshot on this event; a phone's snapshot also
-    # moves it to its new table's room.
-    changes = Changes(events=[Event(meeting_stream(meeting.id), "seating_changed", {}),
-                              Event(staff_stream(meeting.id), "seating_changed", {})])
+    changes = seating.seating_changed(meeting.id)
     stamp(meeting.id, changes.events)
     db.session.commit()
     return changes
 
 
-def seat_randomly(meeting: Meeting, rng: random.Random | None = None) -> None:
-    """Seat the unseated participants of the current round, filling the emptiest tables first."""
-    rnd = meeting.current_round
-    if rnd is None or not meeting.tables:
-        return
-    seated = dict(db.session.execute(sa.select(Seat.participant_id, Seat.table_id)
-                                     .where(Seat.round_id == rnd.id)).all())
-    load = {t.id: 0 for t in meeting.tables}
-    for table_id in seated.values():
-        load[table_id] = load.get(table_id, 0) + 1
-    waiting = [pid for pid in db.session.scalars(sa.select(Participant.id)
-                                                 .where(Participant.meeting_id == meeting.id)
-                                                 .order_by(Participant.id)) if pid not in seated]
-    (rng or random.SystemRandom()).shuffle(waiting)
-    for pid in waiting:
-        table_id = min(load, key=lambda t: (load[t], t))
-        load[table_id] += 1
-        db.session.add(Seat(round_id=rnd.id, table_id=table_id, participant_id=pid))
+def seating_round_id(meeting_id: int) -> int | None:
+    """The id of the round whose seating is in force: the latest one put in force."""
+    return db.session.scalar(sa.select(Round.id).where(Round.meeting_id == meeting_id,
+                                                       Round.seating_since.is_not(None))
+                             .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
 
 
 def table_of(participant: Participant) -> Table | None:
-    """Return the participant's table in the current round."""
-    rnd = db.session.scalar(sa.select(Round).where(Round.meeting_id == participant.meeting_id)
-                            .order_by(Round.number.desc()).limit(1))
+    """Return the participant's table in the round whose seating is in force."""
+    rnd = seating_round_id(participant.meeting_id)
     if rnd is None:
         return None
     return db.session.scalar(sa.select(Table).join(Seat, Seat.table_id == Table.id)
-                             .where(Seat.round_id == rnd.id, Seat.participant_id == participant.id))
+                             .where(Seat.round_id == rnd, Seat.participant_id == participant.id))
 
 
 def seating(meeting: Meeting) -> dict[int, list[Participant]]:

@@ -31,9 +31,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from meeting.core.opinion import OpinionMap, breakdown, bridging_statements, compute_map, table_agreement, update
 from meeting.extensions import db
-from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Round, Seat, Table, Vote
+from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Seat, Table, Vote
 from meeting.models._base import utcnow
 from meeting.models.idea import VOTE_VALUES
+from meeting.services import meetings
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
@@ -70,8 +71,7 @@ def meeting_votes(meeting_id: int) -> tuple[list[tuple[int, int, int]], list[Ide
 
 def current_tables(meeting_id: int) -> dict[int, int]:
     """Participant id -> table id in the meeting's current round."""
-    rnd = db.session.scalar(sa.select(Round.id).where(Round.meeting_id == meeting_id)
-                            .order_by(Round.number.desc()).limit(1))
+    rnd = meetings.seating_round_id(meeting_id)
     if rnd is None:
         return {}
     return dict(db.session.execute(sa.select(Seat.participant_id, Seat.table_id).where(Seat.round_id == rnd)).all())

@@ -53,7 +53,7 @@ from meeting.imports.roster import RowProblem, check_roster, identity_columns
 from meeting.imports.tabular import Table, TabularError, read_table
 from meeting.models import Meeting, PanelQuota, Participant, Roster, RosterPerson, Selection, StaffUser
 from meeting.models._base import utcnow
-from meeting.services import audit, invitations, meetings, secrets
+from meeting.services import audit, invitations, meetings, seating, secrets
 from meeting.services.errors import ServiceError
 
 ON_PANEL = ("confirmed", "arrived", "replacement")  # people who hold an invitation to the panel
@@ -632,7 +632,7 @@ def _make_participants(meeting: Meeting, persons: list[RosterPerson], staff_id: 
     for person, participant in zip(persons, created, strict=True):
         person.participant_id = participant.id
     if meeting.tables:
-        meetings.seat_randomly(meeting)
+        seating.seat_newcomers(meeting)
 
 
 # ---------------------------------------------------------------- after the draw

@@ -1,4 +1,5 @@
-/* The participant's table page. */
+/* The participant's table page: the step and its countdown, the table's ideas (earlier rounds'
+   too), votes, and the move screen when the seating changes. */
 (function () {
   'use strict';
   const K = window.Kurumaza;
@@ -12,6 +13,13 @@
   const error = document.getElementById('idea-error');
   const banner = document.getElementById('announcement');
   const ideas = new Map(); // id -> {view, node}
+  const state = { table: null, seatingRound: null, rounds: {}, postingOpen: true };
+
+  function roundTag(view) {
+    if (!view.round_id || view.round_id === state.seatingRound) return [];
+    const round = state.rounds[String(view.round_id)];
+    return round ? [K.el('span', { class: 'round-tag', text: K.fill(t.from_round, { n: round.number }) })] : [];
+  }
 
   function render(idea) {
     let entry = ideas.get(idea.id);
@@ -31,7 +39,9 @@
       button.addEventListener('click', () => vote(view.id, value));
       return button;
     });
+    entry.node.dataset.roundId = String(view.round_id || '');
     entry.node.replaceChildren(
+      ...roundTag(view),
       K.el('p', { class: 'idea-text', text: view.text }),
       ...(view.mine ? [K.el('p', { class: 'tag', text: t.mine })] : []),
       K.el('div', { class: 'votes', role: 'group' }, buttons),
@@ -51,15 +61,108 @@
     banner.hidden = false;
   }
 
+  // ------------------------------------------------------------------ the step and its clock
+  const now = document.getElementById('now');
+  const clockNode = document.getElementById('clock');
+  const said = document.getElementById('clock-said');
+  const clock = { step: null, offset: 0, cue: {} };
+
+  function mmss(seconds) {
+    const s = Math.max(0, Math.ceil(seconds));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const rest = String(s % 60).padStart(2, '0');
+    return h ? h + ':' + String(m).padStart(2, '0') + ':' + rest : m + ':' + rest;
+  }
+
+  // Seconds left by the server's clock: our clock plus the offset measured from server_time.
+  function remaining(step) {
+    if (step.state === 'running' && step.ends_at) return Math.max(0, (Date.parse(step.ends_at) - (Date.now() + clock.offset)) / 1000);
+    if (step.state === 'paused') return step.remaining_s;
+    if (step.state === 'done') return 0;
+    return null;
+  }
+
+  function say(key, message) {
+    const id = clock.step ? clock.step.id : 0;
+    if (clock.cue[id + key]) return;
+    clock.cue[id + key] = true;
+    said.textContent = message;
+  }
+
+  function paint() {
+    const step = clock.step;
+    now.hidden = !step;
+    if (!step) return;
+    const left = remaining(step);
+    now.dataset.state = step.state;
+    now.classList.toggle('last-minute', step.state === 'running' && left !== null && left > 0 && left <= 60);
+    now.classList.toggle('is-up', step.state === 'done' || (step.state === 'running' && left === 0));
+    let shown = '';
+    if (step.state === 'done' || (step.state === 'running' && left === 0)) shown = t.time_up;
+    else if (left !== null) shown = K.fill(step.state === 'paused' ? t.paused_at : t.time_left, { time: mmss(left) });
+    if (clockNode.textContent !== shown) clockNode.textContent = shown;
+    clockNode.dataset.remaining = left === null ? '' : String(Math.ceil(left));
+    if (step.state === 'running' && left !== null && left > 0 && left <= 60) say('minute', t.one_minute);
+    if (shown === t.time_up && step.state !== 'planned') say('up', t.time_up);
+  }
+
+  function applyAgenda(view) {
+    if (!view) return;
+    if (view.server_time) clock.offset = Date.parse(view.server_time) - Date.now();
+    clock.step = view.step;
+    const step = view.step;
+    if (step) {
+      document.getElementById('now-kind').textContent = step.kind === 'plenary' ? t.kind_plenary : t.kind_table;
+      document.getElementById('now-state').textContent = step.state === 'paused' ? t.state_paused : (step.state === 'done' ? t.state_done : '');
+      document.getElementById('now-title').textContent = step.title || K.fill(t.round_n, { n: step.number });
+      const question = document.getElementById('now-question');
+      question.textContent = step.question || '';
+      question.hidden = !step.question;
+    }
+    if (view.seating_round_id !== undefined && view.seating_round_id !== state.seatingRound) {
+      state.seatingRound = view.seating_round_id;
+      ideas.forEach((entry) => render({ id: entry.idea.id }));
+    }
+    (view.agenda || []).forEach((s) => { state.rounds[String(s.id)] = { number: s.number, title: s.title }; });
+    state.postingOpen = view.posting_open !== false;
+    form.querySelector('button[type=submit]').disabled = !state.postingOpen;
+    text.disabled = !state.postingOpen;
+    const closed = document.getElementById('round-closed');
+    if (closed) closed.hidden = state.postingOpen;
+    paint();
+  }
+  setInterval(paint, 500);
+
+  // ------------------------------------------------------------------ seating: the move screen
+  const move = document.getElementById('move');
+  document.getElementById('move-done').addEventListener('click', () => { move.hidden = true; text.focus(); });
+
+  function followSeat(table) {
+    const previous = state.table;
+    state.table = table ? table.id : null;
+    if (table) document.getElementById('table-name').textContent = K.fill(t.table, { name: table.name });
+    if (previous !== null && table && table.id !== previous) {
+      document.getElementById('move-title').textContent = K.fill(t.move_to, { name: table.name });
+      move.hidden = false;
+      document.getElementById('move-done').focus();
+    }
+  }
+
   const rt = new K.Realtime({
     onStatus: K.connectionBanner(document.getElementById('connection')),
     onSnapshot(snap) {
+      state.rounds = snap.rounds || {};
+      state.seatingRound = snap.seating_round_id === undefined ? null : snap.seating_round_id;
+      followSeat(snap.table);
       list.replaceChildren();
       ideas.clear();
       snap.ideas.forEach(render);
-      if (snap.table) document.getElementById('table-name').textContent = K.fill(t.table, { name: snap.table.name });
+      document.getElementById('host').hidden = !snap.host;
+      document.getElementById('tablecloth-note').hidden = !snap.ideas.some((i) => i.round_id !== state.seatingRound);
       showAnnouncement(snap.announcement);
       empty.hidden = ideas.size > 0;
+      applyAgenda(snap.agenda);
       if (K.polls) K.polls.snapshot(snap);
     },
     onEvent(name, msg) {
@@ -72,6 +175,7 @@
           if (entry) render({ id: Number(id), tally: tally });
         });
       } else if (name === 'announcement') showAnnouncement(msg.announcement);
+      else if (name === 'round_changed') applyAgenda(msg);
     },
   });
 
@@ -93,7 +197,7 @@
     button.disabled = true;
     error.hidden = true;
     rt.call('post_idea', { text: value }).then((ack) => {
-      button.disabled = false;
+      button.disabled = !state.postingOpen;
       if (ack.ok) {
         text.value = '';
         count.textContent = K.fill(t.count, { n: 0 });
