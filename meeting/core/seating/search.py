@@ -1,0 +1,311 @@
+"""Greedy construction and local search over keep-together units, on a lexicographic objective.
+
+The objective has five components, compared in an order that depends on the task:
+
+    HARD   size limits broken + keep-apart pairs seated together     (always first)
+    POS    rotation: non-hosts at the table they sit at now ("stays");
+           rebalance: people moved from where they sit now
+    REP    pairs seated together who met in an earlier round
+    BAL    per table and category value, how far the count is outside [floor, ceil] of the
+           proportional share size * N_v / N (0 iff |count - share| < 1), plus how far the
+           table's size is outside the most even split
+    FINE   sum of squared (count - share): the balance beyond "within one person"
+
+Moves: a unit to another table, or two units of different tables swapped. All candidate moves of
+one unit are scored at once with numpy (incidence counts per table, met and apart pairs between
+a unit and each table). The search stops when the first four components reach their lower bounds
+(0, or the repeat bound), then polishes FINE for one pass. Every random choice uses one seeded
+generator, and no choice depends on the clock, so a seed gives the same plan.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .problem import Problem
+
+HARD, POS, REP, BAL, FINE = range(5)
+SEATING_ORDER = (HARD, POS, REP, BAL, FINE)     # first seating and rotation
+REBALANCE_ORDER = (HARD, BAL, POS, REP, FINE)   # restore limits and balance, then fewest moves
+
+
+class Search:
+    def __init__(self, prob: Problem, pos: np.ndarray, order=SEATING_ORDER, *, seed: int = 0,
+                 pos_lb: int = 0):
+        self.prob = prob
+        self.order = order
+        self.rng = np.random.default_rng(seed)
+        self.AU, self.MU, self.AP, self.internal = prob.unit_arrays()
+        self.SU = prob.unit_size
+        self.U, self.T, self.F = prob.U, prob.T, prob.F
+        self.N = max(prob.n, 1)
+        self.NF = prob.NF
+        self.lo, self.hi, self.elo, self.ehi = prob.lo, prob.hi, prob.even_lo, prob.even_hi
+        self.pos = pos.astype(np.int64)                          # U x T
+        self.movable = prob.unit_fixed < 0
+        self.tab = np.full(self.U, -1, dtype=np.int64)
+        self.s = np.zeros(self.T, dtype=np.int64)
+        self.K = np.zeros((self.T, self.F), dtype=np.int64)
+        self.CMt = np.zeros((self.T, self.U), dtype=np.int64)   # [t, u]: met pairs between u and table t
+        self.CAt = np.zeros((self.T, self.U), dtype=np.int64)   # [t, u]: apart pairs between u and table t
+        self.has_apart = bool(self.AP.any())
+        self.has_met = bool(self.MU.any())
+        self.lb = np.array([0, pos_lb, prob.repeat_lower_bound(), 0], dtype=np.int64)
+        self.all_tables = np.arange(self.T)
+
+    # ------------------------------------------------------------------ state
+
+    def place(self, u: int, b: int) -> None:
+        self.tab[u] = b
+        self.s[b] += self.SU[u]
+        self.K[b] += self.AU[u]
+        if self.has_met:
+            self.CMt[b] += self.MU[u]
+        if self.has_apart:
+            self.CAt[b] += self.AP[u]
+
+    def unplace(self, u: int) -> None:
+        b = self.tab[u]
+        self.tab[u] = -1
+        self.s[b] -= self.SU[u]
+        self.K[b] -= self.AU[u]
+        if self.has_met:
+            self.CMt[b] -= self.MU[u]
+        if self.has_apart:
+            self.CAt[b] -= self.AP[u]
+
+    def load(self, tab: np.ndarray) -> None:
+        for u in np.flatnonzero(self.tab >= 0):
+            self.unplace(int(u))
+        for u in np.flatnonzero(tab >= 0):
+            self.place(int(u), int(tab[u]))
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.th, self.tb, self.tf = self.table_cost(self.K, self.s, self.all_tables)
+
+    def table_cost(self, K: np.ndarray, s: np.ndarray, t: np.ndarray):
+        """(hard, bal, fine) of tables t holding s people with feature counts K (rows)."""
+        hard = np.maximum(0, s - self.hi[t]) + np.maximum(0, self.lo[t] - s)
+        even = np.maximum(0, self.elo[t] - s) + np.maximum(0, s - self.ehi[t])
+        if self.F == 0:
+            return hard, even, np.zeros(len(s))
+        sNF = s[:, None] * self.NF[None, :]
+        fl = sNF // self.N
+        ce = -((-sNF) // self.N)
+        bal = (np.maximum(0, fl - K) + np.maximum(0, K - ce)).sum(axis=1) + even
+        d = K - sNF / self.N
+        return hard, bal, (d * d).sum(axis=1)
+
+    def totals(self) -> np.ndarray:
+        """The five components (float array) of the current seating (every unit placed)."""
+        units = np.arange(self.U)
+        tab = self.tab
+        apart = int(self.CAt[tab, units].sum() // 2) if self.has_apart else 0
+        rep = int(self.CMt[tab, units].sum() // 2) + self.internal if self.has_met else self.internal
+        pos = int(self.pos[units, tab].sum())
+        return np.array([self.th.sum() + apart, pos, rep, self.tb.sum(), self.tf.sum()], dtype=float)
+
+    def key(self, comps: np.ndarray) -> tuple:
+        return tuple(round(float(comps[k]), 9) for k in self.order)
+
+    # ------------------------------------------------------------------ candidate moves
+
+    def deltas(self, u: int):
+        """Component deltas (5 x (U + T)) of swapping u with each unit, then of moving u to each
+        table, and the mask of allowed candidates."""
+        a = int(self.tab[u])
+        tab = self.tab
+        U, T = self.U, self.T
+        # swaps u <-> w (w at table b = tab[w])
+        dK = self.AU - self.AU[u]
+        ds = self.SU - self.SU[u]
+        ha, ba, fa = self.table_cost(self.K[a] + dK, self.s[a] + ds, np.full(U, a))
+        hb, bb, fb = self.table_cost(self.K[tab] - dK, self.s[tab] - ds, tab)
+        sw = np.empty((5, U))
+        sw[HARD] = ha - self.th[a] + hb - self.th[tab]
+        sw[BAL] = ba - self.tb[a] + bb - self.tb[tab]
+        sw[FINE] = fa - self.tf[a] + fb - self.tf[tab]
+        if self.has_apart:
+            sw[HARD] += (self.CAt[tab, u] - 2 * self.AP[u]) - self.CAt[a, u] + self.CAt[a] - self.CAt[tab, np.arange(U)]
+        if self.has_met:
+            sw[REP] = (self.CMt[tab, u] - 2 * self.MU[u]) - self.CMt[a, u] + self.CMt[a] - self.CMt[tab, np.arange(U)]
+        else:
+            sw[REP] = 0
+        sw[POS] = self.pos[u, tab] - self.pos[u, a] + self.pos[:, a] - self.pos[np.arange(U), tab]
+        ok_sw = self.movable & (tab != a)
+        # moves u -> b
+        h1, b1, f1 = self.table_cost((self.K[a] - self.AU[u])[None, :], np.array([self.s[a] - self.SU[u]]), np.array([a]))
+        hb, bb, fb = self.table_cost(self.K + self.AU[u], self.s + self.SU[u], self.all_tables)
+        mv = np.empty((5, T))
+        mv[HARD] = h1[0] - self.th[a] + hb - self.th
+        mv[BAL] = b1[0] - self.tb[a] + bb - self.tb
+        mv[FINE] = f1[0] - self.tf[a] + fb - self.tf
+        if self.has_apart:
+            mv[HARD] += self.CAt[:, u] - self.CAt[a, u]
+        mv[REP] = (self.CMt[:, u] - self.CMt[a, u]) if self.has_met else 0
+        mv[POS] = self.pos[u] - self.pos[u, a]
+        ok_mv = self.all_tables != a
+        return np.concatenate([sw, mv], axis=1), np.concatenate([ok_sw, ok_mv])
+
+    def best(self, D: np.ndarray, ok: np.ndarray):
+        """The lexicographically best allowed candidate (random among ties), or None."""
+        idx = np.flatnonzero(ok)
+        if len(idx) == 0:
+            return None
+        for k in self.order[:-1]:
+            col = D[k, idx]
+            idx = idx[col == col.min()]
+        col = D[self.order[-1], idx]
+        idx = idx[col <= col.min() + 1e-9]
+        return int(idx[self.rng.integers(len(idx))]) if len(idx) > 1 else int(idx[0])
+
+    def apply(self, u: int, c: int) -> int | None:
+        """Apply candidate c for unit u; return the partner unit of a swap (or None)."""
+        a = int(self.tab[u])
+        if c < self.U:
+            w = c
+            b = int(self.tab[w])
+            self.unplace(u)
+            self.unplace(w)
+            self.place(u, b)
+            self.place(w, a)
+        else:
+            w = None
+            b = c - self.U
+            self.unplace(u)
+            self.place(u, b)
+        tabs = np.array([a, b])
+        h, bl, f = self.table_cost(self.K[tabs], self.s[tabs], tabs)
+        self.th[tabs], self.tb[tabs], self.tf[tabs] = h, bl, f
+        return w
+
+    # ------------------------------------------------------------------ construction
+
+    def construct(self, order_units: list[int] | None = None) -> None:
+        """Seat fixed units at their tables, then each other unit (largest, then rarest values
+        first) where it breaks fewest limits, repeats least and fits the balance best."""
+        for u in np.flatnonzero(~self.movable):
+            self.place(int(u), int(self.prob.unit_fixed[u]))
+        if order_units is None:
+            rarity = (self.AU / np.maximum(self.NF, 1)).sum(axis=1) if self.F else np.zeros(self.U)
+            noise = self.rng.random(self.U)
+            movable = np.flatnonzero(self.movable)
+            order_units = list(movable[np.lexsort((noise[movable], -rarity[movable], -self.SU[movable]))])
+        z = self.ehi.astype(float)
+        share = z[:, None] * self.NF[None, :] / self.N           # final shares at even sizes
+        ceil_share = np.ceil(share - 1e-9)
+        for u in order_units:
+            su = self.SU[u]
+            hard = np.maximum(0, self.s + su - self.hi) + np.maximum(0, self.s + su - self.ehi)
+            if self.has_apart:
+                hard = hard + self.CAt[:, u]
+            pos = self.pos[u]
+            rep = self.CMt[:, u] if self.has_met else np.zeros(self.T, dtype=np.int64)
+            after = self.K + self.AU[u]
+            bal = (np.maximum(0, after - ceil_share) * (self.AU[u] > 0)).sum(axis=1)
+            fine = ((self.K - share) * self.AU[u]).sum(axis=1) + (self.s / np.maximum(z, 1))
+            D = np.stack([hard, pos, rep, bal, fine]).astype(float)
+            self.place(int(u), self.best(D, np.ones(self.T, dtype=bool)))
+        self.refresh()
+
+    # ------------------------------------------------------------------ local search
+
+    def violators(self, comp: int) -> np.ndarray:
+        tab = self.tab
+        units = np.arange(self.U)
+        if comp == HARD:
+            bad = self.s > self.hi
+            if not bad.any() and (self.s < self.lo).any():
+                bad = self.s > self.lo
+            v = bad[tab]
+            if self.has_apart:
+                v = v | (self.CAt[tab, units] > 0)
+        elif comp == POS:
+            v = self.pos[units, tab] > 0
+        elif comp == REP:
+            v = self.CMt[tab, units] > 0
+        else:
+            bad = self.tb > 0
+            if (self.s < self.elo).any():
+                bad = bad | (self.s > self.elo)
+            v = bad[tab]
+        return np.flatnonzero(v & self.movable)
+
+    def run(self, *, max_iter: int | None = None, walk: float = 0.1, tenure: int = 7,
+            polish_passes: int = 1) -> np.ndarray:
+        """Improve the constructed seating; return the best unit -> table array found."""
+        movable = np.flatnonzero(self.movable)
+        if len(movable) == 0 or self.T < 2:
+            return self.tab.copy()
+        if max_iter is None:
+            max_iter = 40 * len(movable) + 2000
+        comps = self.totals()
+        best_key, best_tab = self.key(comps), self.tab.copy()
+        tabu = np.full(self.U, -1, dtype=np.int64)
+        since_best = 0
+        it = 0
+        while it < max_iter:
+            ordered = np.array([comps[k] for k in self.order[:-1]])
+            above = np.flatnonzero(ordered > self.lb)
+            if len(above) == 0:
+                break
+            focus = self.order[int(above[0])]
+            cand = self.violators(focus)
+            if len(cand) == 0:
+                cand = movable
+            free = cand[tabu[cand] < it]
+            pool = free if len(free) else cand
+            u = int(pool[self.rng.integers(len(pool))])
+            D, ok = self.deltas(u)
+            ok[:self.U] &= tabu < it
+            c = self.best(D, ok)
+            it += 1
+            if c is None:
+                continue
+            d = np.array([D[k, c] for k in self.order])
+            head = d[:int(above[0])]
+            if (head != 0).any() and head[np.flatnonzero(head != 0)[0]] > 0:
+                continue                      # would break a component already at its bound
+            nz = np.flatnonzero(np.abs(d) > 1e-9)
+            if len(nz) and d[nz[0]] > 0 and self.rng.random() >= walk:
+                continue                      # a worsening step, taken only now and then
+            w = self.apply(u, c)
+            tabu[u] = it + tenure
+            if w is not None:
+                tabu[w] = it + tenure
+            comps = comps + D[:, c]
+            k = self.key(comps)
+            if k < best_key:
+                best_key, best_tab = k, self.tab.copy()
+                since_best = 0
+            else:
+                since_best += 1
+                if since_best > 50 * tenure + len(movable):
+                    self.load(best_tab)
+                    comps = self.totals()
+                    since_best = 0
+        if self.key(comps) > best_key:
+            self.load(best_tab)
+        self.polish(polish_passes)
+        return self.tab.copy()
+
+    def polish(self, passes: int = 1) -> None:
+        """Strictly improving moves only (FINE, with everything above it kept)."""
+        movable = np.flatnonzero(self.movable)
+        for _ in range(passes):
+            improved = False
+            for u in self.rng.permutation(movable):
+                D, ok = self.deltas(int(u))
+                c = self.best(D, ok)
+                if c is None:
+                    continue
+                d = np.array([D[k, c] for k in self.order])
+                nz = np.flatnonzero(np.abs(d) > 1e-9)
+                if len(nz) and d[nz[0]] < 0:
+                    self.apply(int(u), c)
+                    improved = True
+            if not improved:
+                break
+
+    def person_tables(self) -> np.ndarray:
+        return self.tab[self.prob.unit_of]
