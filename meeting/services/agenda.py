@@ -64,12 +64,20 @@ def current_step(all_steps: list[Round]) -> Round | None:
     return max(done, key=lambda s: (s.ended_at, s.id)) if done else None
 
 
+def upcoming_step(all_steps: list[Round]) -> Round | None:
+    """The planned step that "next" starts: the first after the latest step that ran, else the first."""
+    ran = [i for i, s in enumerate(all_steps) if s.state != "planned"]
+    after = all_steps[max(ran) + 1:] if ran else all_steps
+    return next((s for s in after if s.state == "planned"), None) or \
+        next((s for s in all_steps if s.state == "planned"), None)
+
+
 def clock_view(meeting_id: int) -> dict:
     """What every client shows of the agenda: the current step, the whole agenda, the server's time."""
     at = now()
     all_steps = steps(meeting_id)
     current = current_step(all_steps)
-    upcoming = next((s for s in all_steps if s.state == "planned"), None)
+    upcoming = upcoming_step(all_steps)
     seating_id = meetings.seating_round_id(meeting_id)
     seating_step = next((s for s in all_steps if s.id == seating_id), None)
     meeting = db.session.get(Meeting, meeting_id)
@@ -235,7 +243,7 @@ def start_step(user, meeting_id: int, step_id=None) -> tuple[dict, Changes]:
     staff.require_facilitator(user, meeting_id)
     all_steps = steps(meeting_id)
     if step_id is None:
-        step = next((s for s in all_steps if s.state == "planned"), None)
+        step = upcoming_step(all_steps)
         if step is None:
             raise ServiceError("agenda_over")
     else:

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from meeting.extensions import db
 from meeting.models import Meeting, Participant, Round, Seat, StaffUser, Table
 from meeting.models._base import now
-from meeting.services import audit, invitations, seating, staff
+from meeting.services import audit, invitations, staff
+from meeting.services import seating as seat_plans  # meetings.seating() is this module's own
 from meeting.services.events import Changes, stamp
 
 
@@ -56,7 +57,7 @@ def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None) 
     tables = [Table(name=str(first + i + 1), position=first + i) for i in range(count)]
     meeting.tables.extend(tables)
     db.session.flush()
-    seating.seat_newcomers(meeting)
+    seat_plans.seat_newcomers(meeting)
     audit.record("tables.create", meeting_id=meeting.id, staff_id=by.id if by else None,
                  target=f"meeting:{meeting.id}", count=count)
     return _commit_seating(meeting)
@@ -64,12 +65,12 @@ def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None) 
 
 def seat_newcomers(meeting: Meeting, *, by: StaffUser | None = None) -> Changes:
     """Seat participants who have no table in the round in force yet."""
-    seating.seat_newcomers(meeting)
+    seat_plans.seat_newcomers(meeting)
     return _commit_seating(meeting)
 
 
 def _commit_seating(meeting: Meeting) -> Changes:
-    changes = seating.seating_changed(meeting.id)
+    changes = seat_plans.seating_changed(meeting.id)
     stamp(meeting.id, changes.events)
     db.session.commit()
     return changes

@@ -14,7 +14,7 @@ from meeting.models import Meeting, MeetingStaff, Participant, RosterPerson, Rou
 from meeting.models._base import now
 from meeting.services import audit, meetings, staff
 from meeting.services.errors import ServiceError
-from meeting.services.events import Changes, Event, meeting_stream, staff_stream
+from meeting.services.events import Changes, Event, meeting_stream, staff_stream, stamp
 
 MODES = ("first", "rotate", "rebalance")
 RULE_KINDS = ("together", "apart")
@@ -410,6 +410,19 @@ def seat_newcomers(meeting: Meeting) -> int:
         current[pid] = table_id
         db.session.add(Seat(round_id=step.id, table_id=table_id, participant_id=pid))
     return len(waiting)
+
+
+def seat_arrival(person: Participant) -> Changes:
+    """Seat a resident who just joined and has no seat yet at the best table now; commit."""
+    meeting = db.session.get(Meeting, person.meeting_id)
+    step = meeting.current_round
+    if step is None or not meeting.tables or person.id in assignment_of(step.id):
+        return Changes()
+    seat_newcomers(meeting)
+    changes = Changes(events=[Event(staff_stream(meeting.id), "seating_changed", {})])
+    stamp(meeting.id, changes.events)
+    db.session.commit()
+    return changes
 
 
 def staff_view(meeting: Meeting) -> dict:

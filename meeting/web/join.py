@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
 from meeting.models import Invitation, Meeting
-from meeting.services import invitations, meetings
+from meeting.services import invitations, meetings, seating
 from meeting.services.errors import ServiceError
 from meeting.sessions import current_participant, sign_in_participant
 from meeting.web.forms import CodeForm, WelcomeForm
@@ -93,6 +94,7 @@ def welcome():
         try:
             person, key = invitations.redeem(inv.id, form.chosen_nickname())
             sign_in_participant(person, key)
+            dispatch(seating.seat_arrival(person))  # a late arrival gets the best table now
             return redirect(url_for("join.table"))
         except ServiceError as err:
             if err.code == "invitation_used":

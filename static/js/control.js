@@ -78,9 +78,11 @@
       });
       if (snap.announcement) document.getElementById('last-announcement').textContent = snap.announcement.text;
       if (K.controlPolls) K.controlPolls.snapshot(snap);
+      if (K.controlAgenda) K.controlAgenda.snapshot(snap);
     },
     onEvent(name, msg) {
       if (K.controlPolls && name.startsWith('poll_')) K.controlPolls.event(name, msg);
+      if (K.controlAgenda && (name === 'round_changed' || name === 'settings_changed')) K.controlAgenda.event(name, msg);
       if (name === 'idea_posted' || name === 'idea_updated') upsertIdea(msg.idea);
       else if (name === 'presence') {
         const table = tables.get(msg.table_id);
@@ -99,6 +101,7 @@
   });
 
   if (K.controlPolls) K.controlPolls.attach(rt);
+  if (K.controlAgenda) K.controlAgenda.attach(rt);
 
   document.getElementById('announce-form').addEventListener('submit', (event) => {
     event.preventDefault();
