@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Idea, OpinionMapSnapshot, Participant, Round, Seat
+from meeting.models._base import now
 from meeting.services import opinion
 from tests.conftest import build_meeting, events, make_app, op_id, staff_socket
 
@@ -63,7 +64,7 @@ def next_round(app, meeting_id, table_for):
     """Start a new round seating each participant id at table_for[participant id]."""
     with app.app_context():
         number = db.session.scalar(sa.select(sa.func.max(Round.number)).where(Round.meeting_id == meeting_id)) + 1
-        rnd = Round(meeting_id=meeting_id, number=number)
+        rnd = Round(meeting_id=meeting_id, number=number, position=number, seating_since=now())
         db.session.add(rnd)
         db.session.flush()
         for pid, table_id in table_for.items():
@@ -261,7 +262,7 @@ def test_table_agreement_and_bridging_use_the_current_seating(app, participant_s
     t1, t2, t3 = a1["table_id"], b1["table_id"], c1["table_id"]
     snapshot_with(app, meeting_id, 6)
     with app.app_context():
-        rnd = Round(meeting_id=meeting_id, number=2)
+        rnd = Round(meeting_id=meeting_id, number=2, position=2, seating_since=now())
         db.session.add(rnd)
         db.session.flush()
         for card, table in ((a1, t1), (b1, t1), (a2, t2), (c1, t2), (b2, t3), (c2, t3)):

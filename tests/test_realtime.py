@@ -241,10 +241,17 @@ def test_phone_waiting_for_a_seat_follows_its_new_table(app, participant_socket,
         from meeting.services import invitations
 
         token = invitations.printable_one(newcomer).token
+        newcomer_id = newcomer.id
     waiting = participant_socket(token, "あとから")
+    # A late arrival is seated at once; the facilitator frees the seat to seat them again later.
+    assert waiting.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]["table"] is not None
+    leave = staff_socket(app, staff_auth, meeting_id).emit(
+        "seat_leave", {"op_id": op_id(), "participant_id": newcomer_id}, callback=True)
+    assert leave["ok"], leave
     snap = waiting.emit("snapshot", {"op_id": op_id()}, callback=True)["snapshot"]
     assert snap["table"] is None
     seated = participant_socket(cards[0]["token"])
+    waiting.get_received()
 
     # The organizer seats the newcomer through the meeting page.
     http = app.test_client()
