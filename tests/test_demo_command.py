@@ -48,3 +48,41 @@ def test_demo_links_work_in_the_app(tmp_path):
 def test_bad_arguments_exit_with_a_reason(tmp_path):
     result = run(tmp_path, "demo", "--participants", "0")
     assert result.returncode == 2 and "participants" in result.stderr
+
+
+def test_demo_is_the_setagaya_day(tmp_path):
+    from meeting import create_app
+    from meeting.extensions import db
+    from meeting.models import Participant, Round, StaffUser
+    from meeting.services import staff
+
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    result = run(tmp_path, "demo", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["participants"]) == 100
+    assert sorted(Counter(p["table"] for p in data["participants"]).values()) == [5] * 20
+    assert {"性別", "年代", "地域", "居住年数"} <= set(data["participants"][0]["categories"])
+    assert [s["kind"] for s in data["agenda"]] == ["table", "table", "table", "plenary"]
+    assert data["organizer"]["email"] and data["organizer"]["password"]
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "MEETING_ASYNC_MODE": "threading"})
+    with app.app_context():
+        import sqlalchemy as sa
+
+        steps = list(db.session.scalars(sa.select(Round).where(Round.meeting_id == data["meeting_id"])
+                                        .order_by(Round.position)))
+        assert [s.kind for s in steps] == ["table", "table", "table", "plenary"]
+        assert all(s.title and s.duration_s for s in steps)
+        facilitator = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == data["facilitator"]["email"]))
+        organizer = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == data["organizer"]["email"]))
+        assert not facilitator.is_organizer
+        assert staff.role_in(facilitator, data["meeting_id"]) == "facilitator"
+        assert staff.role_in(organizer, data["meeting_id"]) == "organizer"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Participant)) == 100
+    # The first organizer's dashboard lists the demo meeting.
+    client = app.test_client()
+    from tests.conftest import csrf_token
+
+    client.post("/login", data={"email": data["organizer"]["email"], "password": data["organizer"]["password"],
+                                "csrf_token": csrf_token(client, "/login")})
+    assert "世田谷区 区民ワークショップ" in client.get("/staff/", follow_redirects=True).get_data(as_text=True)
