@@ -200,6 +200,19 @@ def test_draw_confirm_letters_checkin_replacements_purge(app, staff_auth):
         declined = db.session.scalars(sa.select(RosterPerson.id).where(RosterPerson.status == "declined")).all()
         assert set(declined) == absent
         new_ids = [p.id for p in new]
+    # Replacements on their way fill their seats: no second draw, nobody dropped.
+    html = client.get(checkin).get_data(as_text=True)
+    assert "空席: 0" in html and f'action="{page}/replacements"' not in html
+    client.post(f"{page}/replacements", data={"csrf_token": csrf_token(client, checkin)})
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Selection)
+                                 .where(Selection.kind == "replacement")) == 1
+        assert {p.id for p in db.session.scalars(sa.select(RosterPerson).where(RosterPerson.status == "replacement"))} \
+            == set(new_ids)
+    # Only a replacement marked as not coming opens a seat again.
+    client.post(f"{checkin}/{new_ids[0]}", data={"arrived": "absent", "csrf_token": csrf_token(client, checkin)})
+    html = client.get(checkin).get_data(as_text=True)
+    assert "空席: 1" in html and f'action="{page}/replacements"' in html
     cards = client.get(f"{page}/letters?only=replacements").get_data(as_text=True)
     assert len(re.findall(r'class="letter"', cards)) == len(absent)
     for pid in new_ids:

@@ -54,6 +54,7 @@ from meeting.imports.tabular import Table, TabularError, read_table
 from meeting.models import Meeting, PanelQuota, Participant, Roster, RosterPerson, Selection, StaffUser
 from meeting.models._base import utcnow
 from meeting.services import audit, invitations, meetings, seating, secrets
+from meeting.services.events import Changes, stamp
 from meeting.services.errors import ServiceError
 
 ON_PANEL = ("confirmed", "arrived", "replacement")  # people who hold an invitation to the panel
@@ -77,7 +78,7 @@ MESSAGES = {
     "superseded": _l("A newer draw exists; only the newest one can be confirmed."),
     "quotas_changed": _l("The roster or the quotas changed after this draw. Please draw again."),
     "not_confirmed": _l("Please confirm a panel first."),
-    "no_open_seats": _l("There are no open seats: everyone on the panel has arrived."),
+    "no_open_seats": _l("There are no open seats: everyone on the panel has arrived or a replacement is on the way."),
     "purged": _l("The personal data of this roster has been deleted."),
 }
 
@@ -637,8 +638,11 @@ def _make_participants(meeting: Meeting, persons: list[RosterPerson], staff_id: 
 
 # ---------------------------------------------------------------- after the draw
 
-def confirm(meeting: Meeting, sel: Selection, *, by: StaffUser) -> int:
-    """Make the drawn panel the meeting's participants, with invitations; keep the alternates."""
+def confirm(meeting: Meeting, sel: Selection, *, by: StaffUser) -> tuple[int, Changes]:
+    """Make the drawn panel the meeting's participants, with invitations; keep the alternates.
+
+    Return how many, and the seating change to broadcast (the new participants have seats).
+    """
     if sel.kind != "panel" or sel.status != "done":
         raise PanelError("not_done")
     if confirmed_selection(meeting) is not None:
@@ -655,8 +659,21 @@ def confirm(meeting: Meeting, sel: Selection, *, by: StaffUser) -> int:
     _make_participants(meeting, members, staff_id=by.id)
     audit.record("panel.confirm", meeting_id=meeting.id, staff_id=by.id, target=f"selection:{sel.id}",
                  panel=len(members), alternates=len(sel.alternate_ids))
+    changes = seating.seating_changed(meeting.id)
+    stamp(meeting.id, changes.events)
     db.session.commit()
-    return len(members)
+    return len(members), changes
+
+
+def seating_news(meeting: Meeting, sel: Selection) -> Changes:
+    """The seating change of a finished replacement draw (made in the child process), announced once."""
+    if sel.kind != "replacement" or sel.status != "done" or (sel.report or {}).get("seating_announced"):
+        return Changes()
+    sel.report = {**(sel.report or {}), "seating_announced": True}
+    changes = seating.seating_changed(meeting.id)
+    stamp(meeting.id, changes.events)
+    db.session.commit()
+    return changes
 
 
 @dataclass
@@ -700,18 +717,32 @@ def checkin_list(meeting: Meeting, *, by: StaffUser) -> list[Letter]:
     return out
 
 
-def set_arrived(meeting: Meeting, person_id: int, arrived: bool, *, by: StaffUser) -> RosterPerson:
+def set_arrived(meeting: Meeting, person_id: int, arrived: bool | None, *, by: StaffUser) -> RosterPerson:
+    """Check a panel member in (True), undo it (False), or mark them as not coming (None).
+
+    A replacement who has not arrived still holds their seat until marked as not coming.
+    """
     person = db.session.get(RosterPerson, person_id)
     if person is None or person.meeting_id != meeting.id or person.status not in (*ON_PANEL, "declined"):
         raise PanelError("not_found")
     if arrived:
         person.status = "arrived"
+    elif arrived is None:
+        person.status = "declined"
     else:
         person.status = "replacement" if person.is_replacement else "confirmed"
     audit.record("panel.checkin", meeting_id=meeting.id, staff_id=by.id, target=f"roster:{person.id}",
-                 arrived=arrived)
+                 arrived=arrived, status=person.status)
     db.session.commit()
     return person
+
+
+def open_seats(meeting: Meeting) -> int:
+    """Seats to fill: the panel size less those who arrived and replacements still on their way."""
+    sel = confirmed_selection(meeting)
+    if sel is None:
+        return 0
+    return max(0, sel.k - len(people_of(meeting, "arrived", "replacement")))
 
 
 def arrival_table(meeting: Meeting) -> list[dict]:
@@ -734,9 +765,10 @@ def start_replacements(meeting: Meeting, *, by: StaffUser) -> Selection:
     sel = confirmed_selection(meeting)
     if sel is None:
         raise PanelError("not_confirmed")
-    arrived = [p.id for p in people_of(meeting, "arrived")]
-    absent = [p.id for p in people_of(meeting, "confirmed", "replacement")]
-    if len(arrived) >= sel.k:
+    # Replacements already drawn fill their seats until someone marks them as not coming.
+    arrived = [p.id for p in people_of(meeting, "arrived", "replacement")]
+    absent = [p.id for p in people_of(meeting, "confirmed")]
+    if open_seats(meeting) < 1 or not people_of(meeting, "arrived"):
         raise PanelError("no_open_seats")
     return start(meeting, "replacement", by=by, k=sel.k, method=sel.method,
                  params={"arrived": arrived, "absent": absent})

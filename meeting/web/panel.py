@@ -10,6 +10,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from meeting.broadcast import dispatch
 from meeting.extensions import db
 from meeting.models import RosterPerson, Selection
 from meeting.services import panel
@@ -194,6 +195,7 @@ def selection_status(meeting, selection_id: int):
     """The progress of a draw, for the page's polling script."""
     sel = _selection(meeting, selection_id)
     panel.notice_dead_child(sel)
+    dispatch(panel.seating_news(meeting, sel))  # phones and the control room see the replacements' seats
     return jsonify({"id": sel.id, "status": sel.status, "progress": round(sel.progress, 3),
                     "message": sel.message, "error": sel.error_code})
 
@@ -206,10 +208,11 @@ def confirm(meeting, selection_id: int):
         abort(400)
     sel = _selection(meeting, selection_id)
     try:
-        count = panel.confirm(meeting, sel, by=current_user)
+        count, changes = panel.confirm(meeting, sel, by=current_user)
     except ServiceError as error:
         _refuse(error)
         return redirect(url_for("panel.selection", meeting_id=meeting.id, selection_id=sel.id))
+    dispatch(changes)  # the new participants' seats
     flash(_("The panel is confirmed: %(n)s participants with invitations.", n=count), "info")
     return redirect(url_for("panel.letters", meeting_id=meeting.id))
 
@@ -233,8 +236,9 @@ def checkin(meeting):
     sel = panel.confirmed_selection(meeting)
     people = panel.checkin_list(meeting, by=current_user)
     arrived = sum(1 for item in people if item.person.status == "arrived")
+    pending = sum(1 for item in people if item.person.status == "replacement")
     return render_template("organizer/panel_checkin.html", meeting=meeting, sel=sel, people=people,
-                           arrived=arrived, open_seats=max(0, (sel.k if sel else 0) - arrived),
+                           arrived=arrived, pending=pending, open_seats=panel.open_seats(meeting),
                            quotas=panel.arrival_table(meeting), form=FlaskForm(),
                            replacement=panel.latest(meeting, "replacement"), status_label=panel.status_label)
 
@@ -246,7 +250,8 @@ def mark_arrived(meeting, person_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        panel.set_arrived(meeting, person_id, request.form.get("arrived") == "1", by=current_user)
+        choice = request.form.get("arrived")
+        panel.set_arrived(meeting, person_id, None if choice == "absent" else choice == "1", by=current_user)
     except ServiceError as error:
         _refuse(error)
     return redirect(url_for("panel.checkin", meeting_id=meeting.id) + f"#person-{person_id}")
