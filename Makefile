@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 5000
+# `make run PORT=8000` serves on that port (MEETING_PORT works too); printed links and QR codes
+# follow it unless MEETING_BASE_URL says otherwise (e.g. the address phones in the hall use).
+PORT ?= $(or $(MEETING_PORT),5000)
+BASE_URL = $(or $(MEETING_BASE_URL),http://127.0.0.1:$(PORT))
 
 .PHONY: install install-dev run test bench demo translations browser lint clean
 
@@ -39,7 +42,7 @@ browser:
 
 run: install
 	$(BIN)/python -m meeting db upgrade
-	MEETING_PORT=$(PORT) $(BIN)/python -m meeting.serve
+	MEETING_PORT=$(PORT) MEETING_BASE_URL=$(BASE_URL) $(BIN)/python -m meeting.serve
 
 test: install-dev
 	$(BIN)/python -m pytest
@@ -57,7 +60,7 @@ bench: install .venv-reference/.installed
 
 demo: install
 	$(BIN)/python -m meeting db upgrade
-	$(BIN)/python -m meeting demo
+	MEETING_PORT=$(PORT) MEETING_BASE_URL=$(BASE_URL) $(BIN)/python -m meeting demo
 
 translations-update: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o meeting/translations/messages.pot .

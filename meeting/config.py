@@ -40,7 +40,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "MEETING_ASYNC_MODE": env.get("MEETING_ASYNC_MODE", "gevent"),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'kurumaza.sqlite3'}",
         "REDIS_URL": env.get("REDIS_URL") or None,
-        "BASE_URL": env.get("MEETING_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Printed links follow the port the server runs on unless the public address is given.
+        "BASE_URL": (env.get("MEETING_BASE_URL") or f"http://127.0.0.1:{env.get('MEETING_PORT') or '5000'}").rstrip("/"),
         "ALLOWED_ORIGINS": [o.strip() for o in env.get("MEETING_ALLOWED_ORIGINS", "").split(",") if o.strip()],
         "BABEL_DEFAULT_LOCALE": "ja",
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
