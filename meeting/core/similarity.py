@@ -21,11 +21,11 @@ The API::
 
     similar(corpus, draft, among=ids_at_this_table, limit=3)
         # -> [(idea_id, score), ...]: up to `limit` texts of the corpus similar to `draft`
-        #    (a draft not yet posted), best first, each scoring >= SIMILAR_THRESHOLD.
+        #    (a draft not yet posted), best first, each scoring >= the threshold.
 
     near_duplicate_groups(corpus, ids=None)
         # -> [[id, id, ...], ...]: groups of near-duplicates (e.g. across tables) for a
-        #    one-click merge, every pair joined at >= DUPLICATE_THRESHOLD on average
+        #    one-click merge, texts joined at >= the threshold on average
         #    (average linkage); singletons are left out. Largest group first.
 
     theme_groups({answer_id: text, ...}, max_groups=None, seed=0)
@@ -35,10 +35,15 @@ The API::
 
     score(corpus, a, b)     # the cosine of two texts, weighted by the corpus
 
+    language(text)          # "ja" when most of its letters are Japanese (kana, kanji), else "en"
+
 Thresholds were chosen on the hand-labelled pairs in tests/data/similarity (``make bench``
-prints precision, recall and F1 for a sweep): ``SIMILAR_THRESHOLD`` (0.35) favours recall, since
-a hint before posting costs a glance; ``DUPLICATE_THRESHOLD`` (0.45) favours precision, since a
-merge proposal costs the facilitator a decision. Results are deterministic: ties break by id.
+prints precision, recall and F1 for a sweep) and depend on ``language(text)``, because an
+English text has fewer features than a Japanese one and the same overlap scores higher.
+``SIMILAR_THRESHOLD`` (ja 0.35, en 0.45) favours recall, since a hint before posting costs a
+glance; ``DUPLICATE_THRESHOLD`` (ja 0.45, en 0.50) favours precision, since a merge proposal
+costs the facilitator a decision. A ``threshold=`` argument overrides them. Results are
+deterministic: ties break by id.
 """
 from __future__ import annotations
 
@@ -55,8 +60,10 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
-SIMILAR_THRESHOLD = 0.35
-DUPLICATE_THRESHOLD = 0.45
+# Chosen on tests/data/similarity (see the module docstring), per kind of text: English texts
+# have fewer features than Japanese ones, so the same overlap scores higher.
+SIMILAR_THRESHOLD = {"ja": 0.35, "en": 0.45}
+DUPLICATE_THRESHOLD = {"ja": 0.45, "en": 0.50}
 
 CJK_NGRAMS = (1, 2, 3)
 LATIN_NGRAMS = (3, 4)
@@ -159,6 +166,14 @@ def _is_hiragana(ch: str) -> bool:
     return 0x3041 <= ord(ch) <= 0x309F
 
 
+def language(text: str) -> str:
+    """"ja" when at least half the letters are kana or kanji (CJK), else "en" (word-based)."""
+    counts = Counter()
+    for kind, run, _ in _runs(text):
+        counts[kind] += len(run)
+    return "ja" if counts["J"] and counts["J"] >= counts["L"] else "en"
+
+
 def features(text: str) -> dict[str, float]:
     """Return the text's features with their weighted term frequencies (before IDF)."""
     counts: Counter[str] = Counter()
@@ -203,6 +218,7 @@ class Corpus:
         self._df = np.zeros(64)
         self._docs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._texts: dict[int, str] = {}
+        self._languages: dict[int, str] = {}
         self._cache: tuple[list[int], dict[int, int], sparse.csr_matrix] | None = None
         for id, text in (texts or {}).items():
             self.add(id, text)
@@ -219,6 +235,9 @@ class Corpus:
     def text(self, id: int) -> str:
         return self._texts[id]
 
+    def language(self, id: int) -> str:
+        return self._languages[id]
+
     def add(self, id: int, text: str) -> None:
         """Add a text, or replace the text with this id."""
         id = _check_id(id)
@@ -232,6 +251,7 @@ class Corpus:
         self._df[cols] += 1
         self._docs[id] = (cols, tf)
         self._texts[id] = text
+        self._languages[id] = language(text)
         self._cache = None
 
     def remove(self, id: int) -> None:
@@ -240,6 +260,7 @@ class Corpus:
         if doc is not None:
             self._df[doc[0]] -= 1
             del self._texts[id]
+            del self._languages[id]
             self._cache = None
 
     def _column(self, feature: str) -> int:
@@ -317,13 +338,16 @@ def similar(
     *,
     among: Iterable[int] | None = None,
     limit: int = 3,
-    threshold: float = SIMILAR_THRESHOLD,
+    threshold: float | None = None,
 ) -> list[tuple[int, float]]:
     """Return up to `limit` (id, score) of corpus texts similar to `text`, best first.
 
     `among` restricts the candidates (e.g. the ideas at one table); ids not in the corpus
-    are ignored. Only scores >= threshold are returned; equal scores come in id order.
+    are ignored. Only scores >= threshold (by default SIMILAR_THRESHOLD for the draft's
+    language) are returned; equal scores come in id order.
     """
+    if threshold is None:
+        threshold = SIMILAR_THRESHOLD[language(text)]
     ids, m = _rows(corpus, among)
     if not ids or limit <= 0:
         return []
@@ -359,20 +383,27 @@ def _average_groups(sim: np.ndarray, threshold: float) -> list[list[int]]:
 
 
 def near_duplicate_groups(
-    corpus: Corpus, ids: Iterable[int] | None = None, *, threshold: float = DUPLICATE_THRESHOLD
+    corpus: Corpus, ids: Iterable[int] | None = None, *, threshold: float | None = None
 ) -> list[list[int]]:
     """Return groups of near-duplicate texts (ids ascending), largest group first.
 
     Texts join when their average similarity is >= threshold (average linkage, run within
     each connected part of the graph of pairs at >= threshold, which it never crosses).
-    Texts with no near-duplicate are left out.
+    By default a pair's threshold is the larger DUPLICATE_THRESHOLD of its two texts'
+    languages, and a part's is the largest of its members'. Texts with no near-duplicate
+    are left out.
     """
     ids, m = _rows(corpus, ids)
     if len(ids) < 2:
         return []
+    if threshold is None:
+        own = np.array([DUPLICATE_THRESHOLD[corpus.language(i)] for i in ids])
+    else:
+        own = np.full(len(ids), float(threshold))
     sim = (m @ m.T).tocsr()
-    strong = sparse.triu(sim, k=1)
-    strong = strong.multiply(strong >= threshold)
+    strong = sparse.triu(sim, k=1).tocoo()
+    keep = strong.data >= np.maximum(own[strong.row], own[strong.col])
+    strong = sparse.coo_matrix((strong.data[keep], (strong.row[keep], strong.col[keep])), shape=sim.shape)
     _, component = connected_components(strong, directed=False)
     members: dict[int, list[int]] = {}
     for i, c in enumerate(component):
@@ -382,7 +413,7 @@ def near_duplicate_groups(
         if len(rows) < 2:
             continue
         block = sim[rows][:, rows].toarray()
-        for part in _average_groups(block, threshold):
+        for part in _average_groups(block, float(own[rows].max())):
             if len(part) > 1:
                 groups.append(sorted(ids[rows[i]] for i in part))
     return sorted(groups, key=lambda g: (-len(g), g))
