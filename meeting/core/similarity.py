@@ -47,6 +47,7 @@ deterministic: ties break by id.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -58,6 +59,7 @@ import numpy as np
 from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import eigsh
 from scipy.spatial.distance import squareform
 
 # Chosen on tests/data/similarity (see the module docstring), per kind of text: English texts
@@ -105,10 +107,15 @@ ENGLISH_STOP_WORDS = frozenset(
 
 # --- normalization and features -------------------------------------------------------------
 
+# Kana, CJK ideographs (with the compatibility block) and Hangul; 々 and 〆 stand for kanji.
+_CJK_RANGES = ((0x3041, 0x309F), (0x30A1, 0x30FA), (0x30FC, 0x30FF), (0x3400, 0x9FFF), (0xF900, 0xFAFF), (0xAC00, 0xD7AF))
+
+
+@functools.lru_cache(maxsize=65536)
 def _kind(ch: str) -> str:
     """'J' for a character of a Japanese (or other CJK) word, 'L' for a letter or digit, '' else."""
     o = ord(ch)
-    if 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xAC00 <= o <= 0xD7AF or ch in "々〆ヵヶ":
+    if any(a <= o <= b for a, b in _CJK_RANGES) or ch in "々〆":
         return "J"
     if ch.isalnum():
         return "L"
@@ -422,6 +429,7 @@ def near_duplicate_groups(
 # --- themes of free-text answers ------------------------------------------------------------
 
 MAX_THEMES = 8
+DENSE_EIGEN_LIMIT = 400
 _KATAKANA_WORD = re.compile("[\u30a1-\u30fa][\u30a1-\u30fc]+")
 _KANJI_WORD = re.compile("[\u3400-\u9fff\uf900-\ufaff々]{2,}")
 LABEL_TERMS = 3
@@ -489,8 +497,11 @@ def _spectral_labels(m: sparse.csr_matrix, k: int, seed: int) -> np.ndarray:
     degree = graph.sum(axis=1)
     degree = degree + 0.1 * max(float(degree.mean()), 1e-12)
     scale = 1.0 / np.sqrt(degree)
-    _, vectors = np.linalg.eigh(scale[:, None] * graph * scale[None, :])
-    embedding = vectors[:, -k:]
+    normalized = scale[:, None] * graph * scale[None, :]
+    if n <= DENSE_EIGEN_LIMIT:
+        embedding = np.linalg.eigh(normalized)[1][:, -k:]
+    else:  # the graph has about knn entries a row: a sparse solver, from a fixed start
+        embedding = eigsh(sparse.csr_matrix(normalized), k=k, which="LA", v0=np.full(n, 1.0 / math.sqrt(n)))[1]
     embedding = embedding / np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12)
     return _spherical_kmeans(embedding, k, np.random.default_rng(seed))
 
