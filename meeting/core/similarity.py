@@ -1,8 +1,9 @@
 """Text similarity for a meeting's ideas and free-text answers, in Japanese and English.
 
 Pure numpy/scipy: nothing is downloaded, no model, no dictionary beyond the small tables here.
-Japanese has no spaces between words, so a text is compared by its character n-grams; English
-(and any other alphabetic script) by its words and their character n-grams. Each feature is
+Japanese has no spaces between words, so a text is compared by its character 1- to 3-grams;
+English (and any other alphabetic script) by its words, stripped of stop words and plural or
+verb endings, and their character 3- and 4-grams. Each feature is
 weighted by TF-IDF over the meeting's own texts, and two texts are as similar as the cosine of
 their vectors (0 = nothing in common, 1 = the same features).
 
@@ -10,9 +11,14 @@ Before the n-grams, a text is normalized so that the ways residents type the sam
 NFKC (full-width ``ＡＥＤ９`` and half-width ``ﾊﾞｽ`` become ``AED9`` and ``バス``), case folding,
 katakana folded to hiragana (``ゴミ`` = ``ごみ``), a few common spelling variants (``子供`` /
 ``子ども`` / ``こども``, ``車椅子`` / ``車いす``, ``下さい`` / ``ください``, ``Wi-Fi`` / ``WiFi``, see
-``VARIANTS``), and punctuation, symbols and emoji removed. Characters that were written in
-hiragana weigh less (``HIRAGANA_WEIGHT``): they are mostly particles and endings such as
-``を増やしてほしい`` that every idea shares, while kanji and katakana carry the proposal.
+``VARIANTS``), and punctuation, symbols and emoji removed. An n-gram written all in hiragana
+weighs less (``HIRAGANA_WEIGHT``): those are mostly particles and endings such as
+``を増やしてほしい`` that every idea shares, while kanji and katakana carry the proposal; one
+that straddles hiragana and kanji or katakana weighs less still (``BOUNDARY_WEIGHT``), as it
+spans a word boundary.
+
+Themes: spectral clustering of the answers' k-nearest-neighbour cosine graph, then cosine
+k-means in its leading eigenvectors (seeded k-means++ restarts), about sqrt(n/2) groups.
 
 The API::
 
@@ -62,8 +68,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh
 from scipy.spatial.distance import squareform
 
-# Chosen on tests/data/similarity (see the module docstring), per kind of text: English texts
-# have fewer features than Japanese ones, so the same overlap scores higher.
+# Chosen on tests/data/similarity, by language(text): see the module docstring.
 SIMILAR_THRESHOLD = {"ja": 0.35, "en": 0.45}
 DUPLICATE_THRESHOLD = {"ja": 0.45, "en": 0.50}
 
@@ -234,7 +239,7 @@ class Corpus:
         return len(self._docs)
 
     def __contains__(self, id) -> bool:
-        return id in self._docs
+        return not isinstance(id, bool) and id in self._docs
 
     def ids(self) -> list[int]:
         return sorted(self._docs)
@@ -263,7 +268,7 @@ class Corpus:
 
     def remove(self, id: int) -> None:
         """Remove a text; an unknown id is ignored."""
-        doc = self._docs.pop(id, None)
+        doc = self._docs.pop(_check_id(id), None)
         if doc is not None:
             self._df[doc[0]] -= 1
             del self._texts[id]
@@ -279,10 +284,18 @@ class Corpus:
         return col
 
     def idf(self, cols: np.ndarray) -> np.ndarray:
-        """Smoothed inverse document frequency; a feature no text has gets the largest."""
+        """Smoothed inverse document frequency of vocabulary columns (sklearn's formula)."""
+        return np.log((1.0 + len(self._docs)) / (1.0 + self._df[cols])) + 1.0
+
+    def weights(self, text: str) -> dict[str, float]:
+        """TF-IDF weights of a text's features; a feature no text here has gets the largest IDF."""
         n = len(self._docs)
-        df = np.where(cols < len(self._vocab), self._df[np.minimum(cols, len(self._df) - 1)], 0.0)
-        return np.log((1.0 + n) / (1.0 + df)) + 1.0
+        out = {}
+        for f, tf in features(text).items():
+            col = self._vocab.get(f)
+            df = self._df[col] if col is not None else 0.0
+            out[f] = tf * (math.log((1.0 + n) / (1.0 + df)) + 1.0)
+        return out
 
     def matrix(self) -> tuple[list[int], dict[int, int], sparse.csr_matrix]:
         """(ids in row order, row of each id, L2-normalized TF-IDF rows)."""
@@ -307,26 +320,19 @@ class Corpus:
         Features the corpus has never seen count in the norm (they make the text less like
         every text here) but have no column.
         """
-        feats = features(text)
-        known = [(self._vocab[f], w) for f, w in feats.items() if f in self._vocab]
-        unknown = np.array([w for f, w in feats.items() if f not in self._vocab])
-        n = len(self._docs)
+        weights = self.weights(text)
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        known = sorted((self._vocab[f], w / norm) for f, w in weights.items() if f in self._vocab)
         cols = np.array([c for c, _ in known], dtype=np.int64)
-        data = np.array([w for _, w in known]) * self.idf(cols) if known else np.zeros(0)
-        unknown_w = unknown * (math.log(1.0 + n) + 1.0)
-        norm = math.sqrt(float(data @ data) + float(unknown_w @ unknown_w))
-        if norm > 0:
-            data = data / norm
-        order = np.argsort(cols)
-        return sparse.csr_matrix(
-            (data[order], cols[order], [0, len(cols)]), shape=(1, max(len(self._vocab), 1))
-        )
+        data = np.array([w for _, w in known], dtype=float)
+        return sparse.csr_matrix((data, cols, [0, len(cols)]), shape=(1, max(len(self._vocab), 1)))
 
 
 def score(corpus: Corpus, a: str, b: str) -> float:
-    """Cosine similarity of two texts, weighted by the corpus's document frequencies."""
-    va, vb = corpus.vector(a), corpus.vector(b)
-    return float(va.multiply(vb).sum()) if va.nnz and vb.nnz else 0.0
+    """Cosine similarity of two texts (in the corpus or not), weighted by its document frequencies."""
+    wa, wb = corpus.weights(a), corpus.weights(b)
+    norms = math.sqrt(sum(w * w for w in wa.values()) * sum(w * w for w in wb.values()))
+    return sum(w * wb[f] for f, w in wa.items() if f in wb) / norms if norms > 0 else 0.0
 
 
 def _rows(corpus: Corpus, ids: Iterable[int] | None) -> tuple[list[int], sparse.csr_matrix]:

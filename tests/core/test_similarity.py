@@ -126,8 +126,16 @@ def test_ids_must_be_ints_not_booleans():
         corpus.add(True, "公園")
     with pytest.raises(TypeError):
         corpus.add("1", "公園")
+    with pytest.raises(TypeError):
+        corpus.remove(True)
+    assert True not in Corpus({1: "公園"})
     assert similar(corpus, "公園") == []
     assert near_duplicate_groups(corpus) == []
+
+
+def test_score_counts_features_the_corpus_has_never_seen():
+    assert score(Corpus(), "公園にベンチ", "公園にベンチ") == pytest.approx(1.0)
+    assert score(Corpus(TABLE), "防災無線", "防災無線が聞こえない") > 0.3
 
 
 def test_language_picks_the_threshold():
