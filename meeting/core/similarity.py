@@ -436,6 +436,7 @@ def near_duplicate_groups(
 
 MAX_THEMES = 8
 DENSE_EIGEN_LIMIT = 400
+MERGE_THEMES = 0.6  # labelled themes' centroids stay below 0.2; a split theme's are near 1
 _KATAKANA_WORD = re.compile("[\u30a1-\u30fa][\u30a1-\u30fc]+")
 _KANJI_WORD = re.compile("[\u3400-\u9fff\uf900-\ufaff々]{2,}")
 LABEL_TERMS = 3
@@ -563,10 +564,26 @@ def _label_terms(members: list[int], terms: list[dict[str, str]]) -> list[str]:
     return [min(shown[key].items(), key=lambda kv: (-kv[1], kv[0]))[0] for key in chosen]
 
 
+def _merge_alike(parts: list[list[int]], m: sparse.csr_matrix) -> list[list[int]]:
+    """Merge groups whose centroids are at cosine >= MERGE_THEMES (a theme the fixed number
+    of groups split, e.g. many answers that say the same thing)."""
+    while len(parts) > 1:
+        centroids = np.array([np.asarray(m[rows].mean(axis=0)).ravel() for rows in parts])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        alike = centroids @ centroids.T
+        np.fill_diagonal(alike, -1.0)
+        a, b = np.unravel_index(np.argmax(alike), alike.shape)
+        if alike[a, b] < MERGE_THEMES:
+            break
+        parts = [rows for i, rows in enumerate(parts) if i not in (a, b)] + [sorted(parts[a] + parts[b])]
+    return parts
+
+
 def theme_groups(texts: Mapping[int, str], *, max_groups: int | None = None, seed: int = 0) -> list[ThemeGroup]:
     """Group free-text answers by theme; every answer lands in exactly one group.
 
-    The number of groups is ``number_of_themes(len(texts), max_groups)``. Answers with no
+    The number of groups is ``number_of_themes(len(texts), max_groups)``, fewer when two
+    groups' centroids are alike (cosine >= MERGE_THEMES): they are merged. Answers with no
     word at all (empty, only emoji or punctuation) form a group of their own, last.
     Groups come largest first (ties: smallest id first); the same input and seed give the
     same groups.
@@ -581,10 +598,11 @@ def theme_groups(texts: Mapping[int, str], *, max_groups: int | None = None, see
     parts: dict[int, list[int]] = {}
     for r, label in zip(worded, labels):
         parts.setdefault(int(label), []).append(r)
+    parts = _merge_alike(list(parts.values()), m)
     terms = [_terms(corpus.text(ids[r])) for r in worded]
     position = {r: p for p, r in enumerate(worded)}
     groups = []
-    for rows in parts.values():
+    for rows in parts:
         centroid = np.asarray(m[rows].mean(axis=0)).ravel()
         fit = m[rows] @ centroid
         typical = [ids[rows[i]] for i in sorted(range(len(rows)), key=lambda i: (-fit[i], ids[rows[i]]))]

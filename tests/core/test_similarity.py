@@ -193,6 +193,14 @@ def test_theme_groups_respect_max_groups_and_small_inputs():
     assert sorted(i for g in two for i in g.ids) == [1, 2]
 
 
+def test_answers_that_say_the_same_thing_are_not_split_into_groups():
+    same = {i: "バスの本数を増やしてほしい" for i in range(20)}
+    assert [g.ids for g in theme_groups(same)] == [list(range(20))]
+    three = {i: ["バスの本数を増やして", "公園にベンチを置いて", "Free wifi please"][i % 3] for i in range(30)}
+    groups = theme_groups(three)
+    assert sorted(g.ids for g in groups) == [list(range(k, 30, 3)) for k in range(3)]
+
+
 # --- quality floors on the labelled sets (bench/similarity.py prints the full numbers) --------
 
 def precision_recall(predicted, gold):
