@@ -230,11 +230,13 @@ class Problem:
         """(features per unit U x F, met pairs between units U x U, apart pairs between units U x U,
         met pairs inside units: a constant of every plan)."""
         U, n = self.U, self.n
-        onehot = np.zeros((n, U), dtype=np.int64)
-        onehot[np.arange(n), self.unit_of] = 1
-        AU = onehot.T @ self.A
-        met = self.met.astype(np.int64)
-        MU = onehot.T @ met @ onehot
+        if U == n:  # no keep-together group: unit u is person u
+            AU, MU = self.A.copy(), self.met.astype(np.int64)
+        else:  # sums over members (float matmul: exact for these small counts, and fast)
+            onehot = np.zeros((n, U))
+            onehot[np.arange(n), self.unit_of] = 1
+            AU = np.rint(onehot.T @ self.A).astype(np.int64)
+            MU = np.rint(onehot.T @ self.met.astype(float) @ onehot).astype(np.int64)
         internal = int(np.trace(MU) // 2)
         np.fill_diagonal(MU, 0)
         AP = np.zeros((U, U), dtype=np.int64)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .exact import reseat_exactly
 from .problem import Problem
 
 HARD, POS, REP, BAL, FINE = range(5)
@@ -110,45 +111,68 @@ class Search:
 
     # ------------------------------------------------------------------ candidate moves
 
-    def deltas(self, u: int):
-        """Component deltas (5 x (U + T)) of swapping u with each unit, then of moving u to each
-        table, and the mask of allowed candidates."""
+    def choose(self, u: int, partners: np.ndarray):
+        """The lexicographically best move of unit u (random among ties): a swap with a unit w
+        (candidate w, allowed where `partners[w]`) or a move to table b (candidate U + b).
+        Returns (candidate, its 5 component deltas) or None. The cheap components (sizes,
+        apart, stays/moves, repeats) are scored for every candidate first; balance only for
+        those still best on the components ranked above it."""
         a = int(self.tab[u])
-        tab = self.tab
-        U, T = self.U, self.T
-        # swaps u <-> w (w at table b = tab[w])
-        dK = self.AU - self.AU[u]
-        ds = self.SU - self.SU[u]
-        ha, ba, fa = self.table_cost(self.K[a] + dK, self.s[a] + ds, np.full(U, a))
-        hb, bb, fb = self.table_cost(self.K[tab] - dK, self.s[tab] - ds, tab)
-        sw = np.empty((5, U))
-        sw[HARD] = ha - self.th[a] + hb - self.th[tab]
-        sw[BAL] = ba - self.tb[a] + bb - self.tb[tab]
-        sw[FINE] = fa - self.tf[a] + fb - self.tf[tab]
+        tab, U, T = self.tab, self.U, self.T
+        other = np.concatenate([tab, self.all_tables])                       # the other table
+        ds = np.concatenate([self.SU - self.SU[u], np.full(T, -self.SU[u])])  # change of a's size
+        sa, sb = self.s[a] + ds, self.s[other] - ds
+        ok = np.concatenate([partners & self.movable & (tab != a), self.all_tables != a])
+        idx = np.flatnonzero(ok)
+        if len(idx) == 0:
+            return None
+        lo, hi, th = self.lo, self.hi, self.th
+        hard = (np.maximum(0, sa - hi[a]) + np.maximum(0, lo[a] - sa) - th[a]
+                + np.maximum(0, sb - hi[other]) + np.maximum(0, lo[other] - sb) - th[other])
+        ar = np.arange(U)
         if self.has_apart:
-            sw[HARD] += (self.CAt[tab, u] - 2 * self.AP[u]) - self.CAt[a, u] + self.CAt[a] - self.CAt[tab, np.arange(U)]
+            CA = self.CAt
+            hard[:U] += (CA[tab, u] - 2 * self.AP[u]) - CA[a, u] + CA[a] - CA[tab, ar]
+            hard[U:] += CA[:, u] - CA[a, u]
+        pos = np.concatenate([self.pos[u, tab] - self.pos[u, a] + self.pos[:, a] - self.pos[ar, tab],
+                              self.pos[u] - self.pos[u, a]])
         if self.has_met:
-            sw[REP] = (self.CMt[tab, u] - 2 * self.MU[u]) - self.CMt[a, u] + self.CMt[a] - self.CMt[tab, np.arange(U)]
+            CM = self.CMt
+            rep = np.concatenate([(CM[tab, u] - 2 * self.MU[u]) - CM[a, u] + CM[a] - CM[tab, ar],
+                                  CM[:, u] - CM[a, u]])
         else:
-            sw[REP] = 0
-        sw[POS] = self.pos[u, tab] - self.pos[u, a] + self.pos[:, a] - self.pos[np.arange(U), tab]
-        ok_sw = self.movable & (tab != a)
-        # moves u -> b
-        h1, b1, f1 = self.table_cost((self.K[a] - self.AU[u])[None, :], np.array([self.s[a] - self.SU[u]]), np.array([a]))
-        hb, bb, fb = self.table_cost(self.K + self.AU[u], self.s + self.SU[u], self.all_tables)
-        mv = np.empty((5, T))
-        mv[HARD] = h1[0] - self.th[a] + hb - self.th
-        mv[BAL] = b1[0] - self.tb[a] + bb - self.tb
-        mv[FINE] = f1[0] - self.tf[a] + fb - self.tf
-        if self.has_apart:
-            mv[HARD] += self.CAt[:, u] - self.CAt[a, u]
-        mv[REP] = (self.CMt[:, u] - self.CMt[a, u]) if self.has_met else 0
-        mv[POS] = self.pos[u] - self.pos[u, a]
-        ok_mv = self.all_tables != a
-        return np.concatenate([sw, mv], axis=1), np.concatenate([ok_sw, ok_mv])
+            rep = np.zeros(U + T, dtype=np.int64)
+        D = {HARD: hard, POS: pos, REP: rep}
+        for k in self.order:
+            if k not in D:  # balance: the count changes of the surviving candidates only
+                D[BAL], D[FINE] = self._balance(u, a, idx, sa, sb, other)
+            col = D[k][idx]
+            if k == FINE:
+                idx = idx[col <= col.min() + 1e-9]
+            else:
+                idx = idx[col == col.min()]
+            if len(idx) == 1:
+                break
+        if BAL not in D:  # decided before balance: score the winners' balance too
+            D[BAL], D[FINE] = self._balance(u, a, idx, sa, sb, other)
+        c = int(idx[self.rng.integers(len(idx))]) if len(idx) > 1 else int(idx[0])
+        return c, np.array([D[k][c] for k in range(5)], dtype=float)
+
+    def _balance(self, u, a, c, sa, sb, other):
+        """BAL and FINE deltas (arrays over all candidates, filled at candidates c)."""
+        U = self.U
+        dK = np.where((c < U)[:, None], self.AU[np.minimum(c, U - 1)], 0) - self.AU[u]
+        t_b = other[c]
+        _, ba, fa = self.table_cost(self.K[a] + dK, sa[c], np.full(len(c), a))
+        _, bb, fb = self.table_cost(self.K[t_b] - dK, sb[c], t_b)
+        bal = np.zeros(U + self.T)
+        fine = np.zeros(U + self.T)
+        bal[c] = ba - self.tb[a] + bb - self.tb[t_b]
+        fine[c] = fa - self.tf[a] + fb - self.tf[t_b]
+        return bal, fine
 
     def best(self, D: np.ndarray, ok: np.ndarray):
-        """The lexicographically best allowed candidate (random among ties), or None."""
+        """The lexicographically best allowed column of D (random among ties), or None."""
         idx = np.flatnonzero(ok)
         if len(idx) == 0:
             return None
@@ -224,31 +248,61 @@ class Search:
             v = self.pos[units, tab] > 0
         elif comp == REP:
             v = self.CMt[tab, units] > 0
-        else:
-            bad = self.tb > 0
+        else:  # a unit with a value over its table's share, or without one under it
+            uneven = (self.s < self.elo) | (self.s > self.ehi)
+            v = uneven[tab]
             if (self.s < self.elo).any():
-                bad = bad | (self.s > self.elo)
-            v = bad[tab]
+                v = v | (self.s > self.elo)[tab]
+            if self.F:
+                sNF = self.s[:, None] * self.NF[None, :]
+                over = self.K > -((-sNF) // self.N)
+                under = self.K < sNF // self.N
+                has = self.AU > 0
+                v = v | (has & over[tab]).any(axis=1) | (~has & under[tab]).any(axis=1)
         return np.flatnonzero(v & self.movable)
 
-    def run(self, *, max_iter: int | None = None, walk: float = 0.1, tenure: int = 7,
-            polish_passes: int = 1) -> np.ndarray:
-        """Improve the constructed seating; return the best unit -> table array found."""
+    def at_bound(self, comps: np.ndarray) -> np.ndarray:
+        """Positions (in `order`) of the first four components still above their lower bound."""
+        ordered = np.array([comps[k] for k in self.order[:-1]])
+        return np.flatnonzero(ordered > self.lb)
+
+    def run(self, *, max_iter: int | None = None, walk: float = 0.01, tenure: int = 10,
+            stall: int | None = None, exact_steps: int | None = None) -> np.ndarray:
+        """Improve the constructed seating; return the best unit -> table array found.
+
+        Local search on the first component above its bound (others above it kept); when it
+        stalls, an exact re-seating of a few tables around a remaining violation (`reseat_exactly`).
+        """
         movable = np.flatnonzero(self.movable)
         if len(movable) == 0 or self.T < 2:
             return self.tab.copy()
         if max_iter is None:
-            max_iter = 40 * len(movable) + 2000
+            max_iter = 20 * len(movable) + 2000
+        if stall is None:
+            stall = 300 + len(movable)
+        if exact_steps is None:
+            exact_steps = 20 + self.T
         comps = self.totals()
         best_key, best_tab = self.key(comps), self.tab.copy()
         tabu = np.full(self.U, -1, dtype=np.int64)
         since_best = 0
         it = 0
         while it < max_iter:
-            ordered = np.array([comps[k] for k in self.order[:-1]])
-            above = np.flatnonzero(ordered > self.lb)
+            above = self.at_bound(comps)
             if len(above) == 0:
                 break
+            if since_best >= stall:
+                if exact_steps <= 0:
+                    break
+                exact_steps -= 1
+                if self.key(comps) > best_key:
+                    self.load(best_tab)
+                reseat_exactly(self, self.pick_tables(self.order[int(above[0])]))
+                comps = self.totals()
+                if self.key(comps) < best_key:
+                    best_key, best_tab = self.key(comps), self.tab.copy()
+                since_best = stall // 2       # a little local search, then the next exact step
+                continue
             focus = self.order[int(above[0])]
             cand = self.violators(focus)
             if len(cand) == 0:
@@ -256,13 +310,13 @@ class Search:
             free = cand[tabu[cand] < it]
             pool = free if len(free) else cand
             u = int(pool[self.rng.integers(len(pool))])
-            D, ok = self.deltas(u)
-            ok[:self.U] &= tabu < it
-            c = self.best(D, ok)
+            got = self.choose(u, tabu < it)
             it += 1
-            if c is None:
+            since_best += 1
+            if got is None:
                 continue
-            d = np.array([D[k, c] for k in self.order])
+            c, delta = got
+            d = delta[list(self.order)]
             head = d[:int(above[0])]
             if (head != 0).any() and head[np.flatnonzero(head != 0)[0]] > 0:
                 continue                      # would break a component already at its bound
@@ -273,39 +327,36 @@ class Search:
             tabu[u] = it + tenure
             if w is not None:
                 tabu[w] = it + tenure
-            comps = comps + D[:, c]
+            comps = comps + delta
             k = self.key(comps)
             if k < best_key:
                 best_key, best_tab = k, self.tab.copy()
                 since_best = 0
-            else:
-                since_best += 1
-                if since_best > 50 * tenure + len(movable):
-                    self.load(best_tab)
-                    comps = self.totals()
-                    since_best = 0
         if self.key(comps) > best_key:
             self.load(best_tab)
-        self.polish(polish_passes)
         return self.tab.copy()
 
-    def polish(self, passes: int = 1) -> None:
-        """Strictly improving moves only (FINE, with everything above it kept)."""
-        movable = np.flatnonzero(self.movable)
-        for _ in range(passes):
-            improved = False
-            for u in self.rng.permutation(movable):
-                D, ok = self.deltas(int(u))
-                c = self.best(D, ok)
-                if c is None:
-                    continue
-                d = np.array([D[k, c] for k in self.order])
-                nz = np.flatnonzero(np.abs(d) > 1e-9)
-                if len(nz) and d[nz[0]] < 0:
-                    self.apply(int(u), c)
-                    improved = True
-            if not improved:
-                break
+    def pick_tables(self, focus: int, size: int | None = None) -> np.ndarray:
+        """A few tables for an exact re-seating: one with a violation of `focus`, some others
+        with violations, the rest at random."""
+        if size is None:
+            movers = max(1.0, self.movable.sum() / self.T)
+            size = int(np.clip(round(16 / movers), 3, self.T))
+        bad_units = self.violators(focus)
+        bad = np.unique(self.tab[bad_units]) if len(bad_units) else np.arange(0)
+        first = [int(bad[self.rng.integers(len(bad))])] if len(bad) else []
+        others_bad = self.rng.permutation(np.setdiff1d(bad, first))[:max(0, size // 2 - 1)]
+        chosen = first + [int(t) for t in others_bad]
+        rest = self.rng.permutation(np.setdiff1d(np.arange(self.T), chosen))
+        chosen += [int(t) for t in rest[:size - len(chosen)]]
+        return np.array(sorted(chosen), dtype=np.int64)
+
+    def reseat(self, units: np.ndarray, tables: np.ndarray) -> None:
+        for u in units:
+            self.unplace(int(u))
+        for u, t in zip(units, tables):
+            self.place(int(u), int(t))
+        self.refresh()
 
     def person_tables(self) -> np.ndarray:
         return self.tab[self.prob.unit_of]
