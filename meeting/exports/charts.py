@@ -44,10 +44,10 @@ def bar_chart(uid: str, title: str, bars: list[Bar], *, maximum: float | None = 
         y = pad + i * row
         w = max(0.0, (b.value or 0) / top * span) if top else 0
         label = b.label if len(b.label) <= 16 else b.label[:15] + "…"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" font-size="12">{escape(label)}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" font-size="12" font-family="Noto Sans CJK JP, sans-serif">{escape(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" fill="{_fill(uid, i)}" '
                      f'stroke="#000" stroke-width="1"/>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" font-size="12">{escape(b.text)}</text>')
+        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" font-size="12" font-family="Noto Sans CJK JP, sans-serif">{escape(b.text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -94,6 +94,6 @@ def scatter(title: str, points: list[tuple[float, float, int | None]], legend: l
     for i, (g, text) in enumerate(legend):
         y = size + 12 + i * 18
         parts.append(_marker(marker_name(g), pad + 6, y))
-        parts.append(f'<text x="{pad + 18}" y="{y + 4}" font-size="12">{escape(text)}</text>')
+        parts.append(f'<text x="{pad + 18}" y="{y + 4}" font-size="12" font-family="Noto Sans CJK JP, sans-serif">{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)

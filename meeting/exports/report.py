@@ -24,18 +24,29 @@ import sqlalchemy as sa
 from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from meeting.config import PROJECT_DIR
 from meeting.exports import bundle, charts
 from meeting.exports.datasets import MIN_STATEMENT_VOTES, OpenData, collect, moderation_category
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, Poll, Round, Seat, Table, Vote
-from meeting.services import audit
+from meeting.services import audit, staff
 
 Progress = Callable[[float, str], None]
 # Issue 7/8 hook: the host's written summary of one table in one round, if there is one.
 MINUTES_SUMMARY: list[Callable[[int, int], str | None]] = []
 BUILD_ID = re.compile(r"^[0-9a-f]{16}$")
+# Headers of the numbers tables beside the charts.
+COLUMN_LABELS = {
+    "answer": _l("Answer"), "votes": _l("Votes"), "share": _l("Share"), "winner": _l("Winner"),
+    "option": _l("Option"), "dots": _l("Dots"), "rank": _l("Rank"), "borda": _l("Borda points"),
+    "mean": _l("Mean"), "median": _l("Median"), "answers": _l("Answers"), "no_opinion": _l("No opinion"),
+    "question": _l("Question"), "before_mean": _l("Mean before"), "after_mean": _l("Mean after"),
+    "mean_change": _l("Change"), "paired": _l("Answered both"), "share_up": _l("Moved up"),
+    "share_down": _l("Moved down"), "agree": _l("agree"), "disagree": _l("disagree"), "pass": _l("pass"),
+    "1": "1", "2": "2", "3": "3", "4": "4", "5": "5",
+}
 
 
 # ------------------------------------------------------------------ dates, the meeting's way
@@ -136,11 +147,11 @@ def _poll_block(meeting: Meeting, poll: Poll, results: dict | None) -> dict:
         return block
     uid = f"p{poll.id}"
     rows = results["rows"]
-    label = {"agree": "agree", "disagree": "disagree", "pass": "pass"}
     if poll.kind == "agree":
         block["columns"] = ["answer", "votes", "share"]
-        block["rows"] = [[label[r["id"]], r["value"], f'{r["share"] * 100:.0f}%'] for r in rows]
-        bars = [charts.Bar(r["id"], r["value"], f'{r["value"]} ({r["share"] * 100:.0f}%)') for r in rows]
+        block["rows"] = [[COLUMN_LABELS[r["id"]], r["value"], f'{r["share"] * 100:.0f}%'] for r in rows]
+        bars = [charts.Bar(str(COLUMN_LABELS[r["id"]]), r["value"], f'{r["value"]} ({r["share"] * 100:.0f}%)')
+                for r in rows]
     elif poll.kind in ("single", "approval", "dots"):
         block["columns"] = ["option", "dots" if poll.kind == "dots" else "votes", "share", "winner"]
         winners = set(results.get("winners") or [])
@@ -193,15 +204,20 @@ def _opinion(meeting: Meeting, data: OpenData) -> dict:
             "computed_at": local_datetime(data.opinion.get("computed_at"), meeting)}
 
 
-def context(meeting: Meeting, data: OpenData) -> dict:
+def numbers(data: OpenData) -> dict:
+    """The report's headline numbers (also served by the API)."""
     meeting_row = data.get("meeting").records()[0]
-    ideas = data.get("ideas").rows
+    ideas = data.get("ideas").records()
+    return {"participants": meeting_row["participants"], "joined": meeting_row["joined"],
+            "tables": meeting_row["tables"], "rounds": meeting_row["rounds"], "ideas": len(ideas),
+            "hidden": sum(1 for r in ideas if r["hidden"]), "votes": len(data.get("votes").rows),
+            "polls": len(data.polls)}
+
+
+def context(meeting: Meeting, data: OpenData) -> dict:
     return {
         "meeting": meeting, "when": when(meeting), "generated": local_datetime(data.exported_at, meeting),
-        "numbers": {"participants": meeting_row["participants"], "joined": meeting_row["joined"],
-                    "tables": meeting_row["tables"], "rounds": meeting_row["rounds"], "ideas": len(ideas),
-                    "hidden": sum(1 for r in ideas if r[6]), "votes": len(data.get("votes").rows),
-                    "polls": len(data.polls)},
+        "numbers": numbers(data),
         "minutes": _minutes(meeting, data),
         "plenary": [_poll_block(meeting, p, res) for p, res in data.polls if not p.table_id],
         "opinion": _opinion(meeting, data),
@@ -209,7 +225,7 @@ def context(meeting: Meeting, data: OpenData) -> dict:
         "moderation": [{"at": local_datetime(_parse(r[0]), meeting), "action": r[1], "idea_id": r[2], "category": r[3]}
                        for r in data.get("moderation").rows],
         "licence": bundle.licence_text(meeting.licence, meeting.language), "datasets": data.datasets,
-        "local_datetime": lambda v: local_datetime(_parse(v), meeting),
+        "local_datetime": lambda v: local_datetime(_parse(v), meeting), "column_label": COLUMN_LABELS,
     }
 
 
@@ -219,11 +235,6 @@ def _parse(value) -> datetime | None:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def numbers(meeting: Meeting, data: OpenData) -> dict:
-    """The report's headline numbers (also served by the API)."""
-    return context(meeting, data)["numbers"]
 
 
 # ------------------------------------------------------------------ HTML, PDF, ZIP
@@ -283,6 +294,7 @@ def write_status(path: Path, **status) -> None:
 
 def start(meeting: Meeting, *, by) -> str:
     """Queue a build and start ``python -m meeting report`` for it; return the build id."""
+    staff.require_organizer(by, meeting.id)
     build_id = secrets.token_hex(8)
     folder = _folder(meeting.id, build_id)
     folder.mkdir(parents=True)
