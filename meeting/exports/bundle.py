@@ -27,7 +27,7 @@ def licence_text(spdx: str, language: str) -> tuple[str, str]:
 
 def meeting_json(data: OpenData) -> dict:
     """Every dataset as a list of records, keyed by dataset name."""
-    meeting = data.get("meeting").records()[0]
+    meeting = {"id": data.meeting.id, **data.get("meeting").records()[0]}
     return {"meeting": meeting, "exported_at": data.exported_at.isoformat(),
             "licence": data.meeting.licence, **{d.name: d.records() for d in data.datasets if d.name != "meeting"}}
 

@@ -20,6 +20,8 @@ def safe_cell(value) -> str:
         return ""
     if value is True or value is False:
         return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)  # a number, negative or not, is data and never a formula
     text = str(value)
     if text.startswith(FORMULA_START):
         return "'" + text
