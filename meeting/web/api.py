@@ -367,3 +367,9 @@ def get_report(meeting_id: int):
     if meeting is None:
         return _missing()
     return Numbers(**report_numbers(_data(meeting)))
+
+
+@bp.get("/<path:_rest>")
+def unknown(_rest: str):
+    """Anything else under /api/v1 (a malformed id too) answers in JSON, never with an HTML page."""
+    return jsonify({"error": "not_found", "message": "No such resource."}), 404
