@@ -195,7 +195,9 @@ def invitation_qr(meeting, participant_id: int, fmt: str):
     return send_file(buffer, mimetype=mimetype, download_name=f"invitation-{person.number}.{fmt}")
 
 
-POSTCODE = re.compile(r"〒?\s*([0-9０-９]{3})\s*[-－ー‐]?\s*([0-9０-９]{4})")
+# A postcode at the start of the address (〒 optional) or anywhere after a 〒.
+POSTCODE = re.compile(r"^\s*〒?\s*([0-9０-９]{3})\s*[-－ー‐]?\s*([0-9０-９]{4})(?![0-9０-９])|"
+                      r"〒\s*([0-9０-９]{3})\s*[-－ー‐]?\s*([0-9０-９]{4})")
 
 
 @bp.app_template_global()
@@ -210,16 +212,21 @@ def postal_address(identity: dict) -> dict:
     found = POSTCODE.search(address)
     code = ""
     if found:
-        code = f"{found.group(1)}-{found.group(2)}"
+        code = _postcode(found)
         address = (address[:found.start()] + address[found.end():]).strip(" 　,、")
     else:
         for key, value in other.items():
             if any(word in str(key).lower() for word in ("郵便", "postcode", "postal", "zip")):
                 match = POSTCODE.search(str(value))
                 if match:
-                    code = f"{match.group(1)}-{match.group(2)}"
+                    code = _postcode(match)
     code = code.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     return {"postcode": code, "address": address}
+
+
+def _postcode(match: re.Match) -> str:
+    first, last = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return f"{first}-{last}"
 
 
 @bp.app_template_global()
