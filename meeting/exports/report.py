@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from meeting.config import PROJECT_DIR
@@ -197,7 +197,8 @@ def _opinion(meeting: Meeting, data: OpenData) -> dict:
                  for d in ("agree", "disagree")}
     people = data.get("opinion_participants").rows
     points = [(x, y, g) for _, g, x, y, _ in people]
-    legend = [(g["id"], f'{g["id"] + 1}: {g["size"]}') for g in groups] + [(None, "—")]
+    legend = [(g["id"], gettext("Group %(n)s: %(size)s people", n=g["id"] + 1, size=g["size"])) for g in groups]
+    legend.append((None, gettext("not grouped (too few votes)")))
     chart = charts.scatter("opinion map", points, legend) if points else ""
     return {"groups": groups, "consensus": consensus, "chart": chart, "participants": len(people),
             "grouped": sum(1 for p in people if p[1] is not None), "min_votes": MIN_STATEMENT_VOTES,
