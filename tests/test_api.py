@@ -6,7 +6,6 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from meeting.extensions import db
-from meeting.models import Meeting
 from tests.conftest import Staff, csrf_token, make_app
 from tests.test_exports_session import scripted_session
 

@@ -79,9 +79,8 @@ from meeting.commands.analyze import analyze  # noqa: E402
 from meeting.exports.datasets import DATASET_NAMES  # noqa: E402
 from meeting.extensions import db  # noqa: E402
 from meeting.models import Idea, Meeting, Participant, Poll, StaffUser  # noqa: E402
-from tests.test_exports_session import HIDDEN_TEXTS, scripted_session  # noqa: E402
-
 from tests.test_cli_analyze import shared_dir  # noqa: E402
+from tests.test_exports_session import HIDDEN_TEXTS, scripted_session  # noqa: E402
 
 POLIS_DATA = shared_dir() / "polis-data"
 

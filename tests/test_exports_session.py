@@ -11,7 +11,7 @@ import random
 import sqlalchemy as sa
 
 from meeting.extensions import db
-from meeting.models import Meeting, Participant, PanelQuota, RosterPerson, StaffUser
+from meeting.models import Meeting, PanelQuota, Participant, RosterPerson, StaffUser
 from meeting.services import ideas, invitations, polls, secrets
 from tests.conftest import build_meeting, join
 

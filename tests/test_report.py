@@ -30,7 +30,8 @@ def world(tmp_path_factory, migrated_db):
     Staff(app).create()
     session = scripted_session(app)
     with app.app_context():
-        from datetime import date, time as clock
+        from datetime import date
+        from datetime import time as clock
 
         m = db.session.get(Meeting, session["meeting_id"])
         m.held_on, m.starts_at, m.ends_at = date(2026, 12, 5), clock(13, 30), clock(16, 0)

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 # Fills told apart without colour: solid, hatched, dotted, cross-hatched, empty.
 PATTERNS = ("solid", "hatch", "dots", "cross", "empty")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross")
+FONT = 'font-size="12" font-family="Noto Sans CJK JP, sans-serif"'
 
 
 def _defs(uid: str) -> str:
@@ -44,10 +45,10 @@ def bar_chart(uid: str, title: str, bars: list[Bar], *, maximum: float | None = 
         y = pad + i * row
         w = max(0.0, (b.value or 0) / top * span) if top else 0
         label = b.label if len(b.label) <= 16 else b.label[:15] + "…"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" font-size="12" font-family="Noto Sans CJK JP, sans-serif">{escape(label)}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" {FONT}>{escape(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" fill="{_fill(uid, i)}" '
                      f'stroke="#000" stroke-width="1"/>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" font-size="12" font-family="Noto Sans CJK JP, sans-serif">{escape(b.text)}</text>')
+        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" {FONT}>{escape(b.text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -58,10 +59,13 @@ def _marker(kind: str, x: float, y: float, r: float = 4) -> str:
     if kind == "square":
         return f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r}" height="{2 * r}" fill="#444" stroke="#000"/>'
     if kind == "triangle":
-        return f'<path d="M{x:.1f} {y - r:.1f}L{x + r:.1f} {y + r:.1f}L{x - r:.1f} {y + r:.1f}Z" fill="#888" stroke="#000"/>'
+        d = f"M{x:.1f} {y - r:.1f}L{x + r:.1f} {y + r:.1f}L{x - r:.1f} {y + r:.1f}Z"
+        return f'<path d="{d}" fill="#888" stroke="#000"/>'
     if kind == "diamond":
-        return f'<path d="M{x:.1f} {y - r:.1f}L{x + r:.1f} {y:.1f}L{x:.1f} {y + r:.1f}L{x - r:.1f} {y:.1f}Z" fill="#fff" stroke="#000"/>'
-    return f'<path d="M{x - r:.1f} {y - r:.1f}L{x + r:.1f} {y + r:.1f}M{x + r:.1f} {y - r:.1f}L{x - r:.1f} {y + r:.1f}" stroke="#000"/>'
+        d = f"M{x:.1f} {y - r:.1f}L{x + r:.1f} {y:.1f}L{x:.1f} {y + r:.1f}L{x - r:.1f} {y:.1f}Z"
+        return f'<path d="{d}" fill="#fff" stroke="#000"/>'
+    d = f"M{x - r:.1f} {y - r:.1f}L{x + r:.1f} {y + r:.1f}M{x + r:.1f} {y - r:.1f}L{x - r:.1f} {y + r:.1f}"
+    return f'<path d="{d}" stroke="#000"/>'
 
 
 def marker_name(group: int | None) -> str:
@@ -94,6 +98,6 @@ def scatter(title: str, points: list[tuple[float, float, int | None]], legend: l
     for i, (g, text) in enumerate(legend):
         y = size + 12 + i * 18
         parts.append(_marker(marker_name(g), pad + 6, y))
-        parts.append(f'<text x="{pad + 18}" y="{y + 4}" font-size="12" font-family="Noto Sans CJK JP, sans-serif">{escape(text)}</text>')
+        parts.append(f'<text x="{pad + 18}" y="{y + 4}" {FONT}>{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -30,7 +30,7 @@ from meeting.config import PROJECT_DIR
 from meeting.exports import bundle, charts
 from meeting.exports.datasets import MIN_STATEMENT_VOTES, OpenData, collect, moderation_category
 from meeting.extensions import db
-from meeting.models import Idea, Meeting, Poll, Round, Seat, Table, Vote
+from meeting.models import Idea, Meeting, Poll, Round, Seat, Vote
 from meeting.services import audit, staff
 
 Progress = Callable[[float, str], None]

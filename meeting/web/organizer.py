@@ -8,13 +8,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-
-from meeting.broadcast import dispatch
-from meeting.extensions import db
-from meeting.models import Meeting, MeetingStaff, Participant, Seat
 from flask_wtf import FlaskForm
 
+from meeting.broadcast import dispatch
 from meeting.exports.report import when as _meeting_when
+from meeting.extensions import db
+from meeting.models import Meeting, MeetingStaff, Participant, Seat
 from meeting.services import audit, invitations, meetings, publishing, staff
 from meeting.services.errors import ServiceError
 from meeting.web.access import meeting_role
