@@ -26,3 +26,9 @@ def test_times_are_written_in_tokyo_time_the_japanese_way(app):
         assert report.local_datetime(datetime(2026, 12, 5, 4, 30), m) == "2026年12月5日(土) 13:30"
         m.language = "en"
         assert report.local_datetime(datetime(2026, 12, 5, 4, 30), m) == "5 Dec 2026, 13:30 +0900"
+
+
+def test_the_report_command_refuses_an_unknown_meeting(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["report", "9999", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "meeting 9999 not found" in result.output
+    assert list(tmp_path.iterdir()) == []

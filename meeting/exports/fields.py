@@ -22,7 +22,7 @@ from meeting.models import Meeting, Round, Table
 DENY = re.compile(
     r"(^|_)(nickname|name_sealed|identity|sealed|token|code_hash|token_hash|hash|session|secret_key|"
     r"password|email|address|contact_person|phone|household|external_id|receipt|hidden_reason|reason|"
-    r"pid|seq|staff_id|user_id|created_by)($|_)")
+    r"pid|seq|staff_id|user_id|created_by|host)($|_)")
 # Column names allowed although the pattern matches (public by nature).
 ALLOW = {"contact"}  # the organizer's public contact line printed on every letter
 
