@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from meeting.broadcast import dispatch
+from meeting.exports.report import local_datetime
 from meeting.exports.report import when as _meeting_when
 from meeting.extensions import db
 from meeting.models import Meeting, MeetingStaff, Participant, Seat
@@ -232,3 +233,9 @@ def _postcode(match: re.Match) -> str:
 def meeting_when(meeting) -> str:
     """The meeting's date and hours in its language (2026年12月1日(火) 14:00〜16:00)."""
     return _meeting_when(meeting)
+
+
+@bp.app_template_global()
+def meeting_datetime(meeting, moment) -> str:
+    """A stored UTC time in the meeting's time zone and language (2026年12月5日(土) 13:30)."""
+    return local_datetime(moment, meeting)
