@@ -32,6 +32,7 @@ from meeting.exports.datasets import MIN_STATEMENT_VOTES, OpenData, collect, mod
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, Poll, Round, Seat, Vote
 from meeting.services import audit, staff
+from meeting.services.panel import child_alive
 
 Progress = Callable[[float, str], None]
 # Issue 7/8 hook: the host's written summary of one table in one round, if there is one.
@@ -318,27 +319,13 @@ def start(meeting: Meeting, *, by) -> str:
     return build_id
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of this process has ended
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
-
-
 def status(meeting_id: int, build_id: str) -> dict | None:
     folder = _folder(meeting_id, build_id)
     if folder is None or not (folder / "status.json").is_file():
         return None
     state = json.loads((folder / "status.json").read_text())
     pid_file = folder / "pid"
-    if state.get("status") in ("queued", "running") and pid_file.is_file() and not _alive(int(pid_file.read_text())):
+    if state.get("status") in ("queued", "running") and pid_file.is_file() and not child_alive(int(pid_file.read_text())):
         state = {**state, "status": "failed", "message": "stopped"}
     return {"build": build_id, **state}
 
