@@ -34,10 +34,13 @@ install: $(VENV)/.runtime static/vendor/socket.io.min.js translations
 
 install-dev: install $(VENV)/.dev browser
 
-# Debian's Chromium and CJK fonts for the browser tests (never a browser download).
+# Debian's Chromium and CJK fonts for the browser tests (never a browser download); Pango for
+# WeasyPrint (the report's PDF) and poppler-utils (pdftoppm, pdftotext) for the report's tests.
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ] || ! command -v pdftoppm >/dev/null \
+	    || ! ldconfig -p | grep -q libpangoft2-1.0; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
+	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils >/dev/null; \
 	fi
 
 run: install

@@ -1,6 +1,6 @@
 """A meeting, its rounds, tables (breakout rooms) and seating."""
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -26,6 +26,18 @@ class Meeting(db.Model):
     close_posting_at_end: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
     table_min_size: so.Mapped[int | None] = so.mapped_column()
     table_max_size: so.Mapped[int | None] = so.mapped_column()
+    # When and where, printed on letters and cards and in the report: a local date and local
+    # times in `timezone` (what an organizer types), not UTC instants.
+    held_on: so.Mapped[date | None] = so.mapped_column()
+    starts_at: so.Mapped[time | None] = so.mapped_column()
+    ends_at: so.Mapped[time | None] = so.mapped_column()
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(40), default="Asia/Tokyo", server_default="Asia/Tokyo")
+    venue: so.Mapped[str] = so.mapped_column(sa.String(300), default="", server_default="")
+    contact: so.Mapped[str] = so.mapped_column(sa.String(300), default="", server_default="")
+    # The licence of the published report and open data (an SPDX id).
+    licence: so.Mapped[str] = so.mapped_column(sa.String(40), default="CC-BY-4.0", server_default="CC-BY-4.0")
+    # Set when an organizer publishes the meeting: only then the read-only API shows it.
+    published_at: so.Mapped[datetime | None] = so.mapped_column()
 
     tables: so.Mapped[list["Table"]] = so.relationship(
         back_populates="meeting", order_by="Table.position", cascade="all, delete-orphan")

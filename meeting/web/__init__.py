@@ -21,16 +21,16 @@ def security_headers(response):
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.endpoint != "static":
+    if request.endpoint != "static" and request.blueprint != "api":
         # Pages carry personal session state and staff data: never store them.
         response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def register_blueprints(app: Flask) -> None:
-    from meeting.web import auth, control, exports, join, opinion, organizer, panel
+    from meeting.web import api, auth, control, exports, join, opinion, organizer, panel
 
-    for module in (auth, organizer, control, join, exports, opinion, panel):
+    for module in (auth, organizer, control, join, exports, opinion, panel, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
 

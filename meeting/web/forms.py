@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -11,6 +12,7 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
@@ -29,6 +31,24 @@ class MeetingForm(FlaskForm):
     language = SelectField(_l("Language"), choices=[SelectChoice("ja", "日本語"), SelectChoice("en", "English")], default="ja")
     purpose = TextAreaField(_l("Purpose notice shown to participants"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Create meeting"))
+
+
+class MeetingDetailsForm(FlaskForm):
+    """When and where: printed on the letters and cards and in the report."""
+
+    held_on = DateField(_l("Date"), validators=[Optional()])
+    starts_at = TimeField(_l("Start time"), validators=[Optional()])
+    ends_at = TimeField(_l("End time"), validators=[Optional()])
+    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=300)])
+    contact = StringField(_l("Contact line (printed on letters)"), validators=[Optional(), Length(max=300)])
+    licence = SelectField(_l("Licence of the report and open data"), default="CC-BY-4.0",
+                          choices=[SelectChoice("CC-BY-4.0", "CC BY 4.0"), SelectChoice("CC-BY-SA-4.0", "CC BY-SA 4.0"),
+                                   SelectChoice("CC0-1.0", "CC0 1.0"), SelectChoice("ODbL-1.0", "ODbL 1.0")])
+    submit = SubmitField(_l("Save the details"))
+
+    def validate_ends_at(self, field):
+        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("The end time must be after the start time."))
 
 
 class ParticipantsForm(FlaskForm):
