@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import AuditEvent, Invitation, Participant, RosterPerson
-from tests.conftest import build_meeting, csrf_token
+from tests.conftest import build_meeting, csrf_token, staff_socket
 
 FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"]
 GIVEN = ["花子", "太郎", "恵子", "健一", "陽子", "誠", "由美", "翔", "明美", "大輔"]
@@ -147,9 +147,15 @@ def test_draw_confirm_letters_checkin_replacements_purge(app, staff_auth):
                                         .order_by(RosterPerson.alternate_rank)).all()
         assert [p.alternate_rank for p in alternates] == list(range(1, 11))
 
+    control = staff_socket(app, staff_auth, meeting_id)
+    control.get_received()
     confirm = client.post(f"{page}/selections/{selection_id}/confirm",
                           data={"csrf_token": csrf_token(client, f"{page}/selections/{selection_id}")})
     assert confirm.status_code == 302
+    # The control room hears of the new participants' seats like of every other seating change.
+    assert [e["name"] for e in control.get_received()] == ["seating_changed"]
+    tables = control.emit("snapshot", {"op_id": "snapshot-after-confirm"}, callback=True)["snapshot"]["tables"]
+    assert sorted(t["seated"] for t in tables) == [5, 5]
     with app.app_context():
         participants = db.session.scalars(sa.select(Participant).where(Participant.meeting_id == meeting_id)).all()
         assert len(participants) == 10
@@ -194,6 +200,8 @@ def test_draw_confirm_letters_checkin_replacements_purge(app, staff_auth):
         replacement_id = db.session.scalar(sa.select(Selection.id).where(Selection.kind == "replacement"))
     _, status = wait_done(client, page, f"/selections/{replacement_id}")
     assert status["status"] == "done", status
+    seen = [e["name"] for e in control.get_received()]
+    assert seen.count("seating_changed") == 1  # the replacements' seats, announced once
     with app.app_context():
         new = db.session.scalars(sa.select(RosterPerson).where(RosterPerson.status == "replacement")).all()
         assert len(new) == len(absent) and all(p.participant_id for p in new)
