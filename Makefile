@@ -54,6 +54,7 @@ bench: install .venv-reference/.installed
 	$(BIN)/pip install -q -r requirements-bench.txt
 	SORTITION_REFERENCE_PYTHON=.venv-reference/bin/python $(BIN)/python bench/sortition.py
 	$(BIN)/python bench/opinion.py
+	$(BIN)/python bench/seating.py
 
 demo: install
 	$(BIN)/python -m meeting db upgrade
