@@ -22,7 +22,7 @@ import numpy as np
 INF = highspy.kHighsInf
 
 
-def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 500, time_limit: float = 1.0) -> tuple[bool, bool]:
+def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 500, time_limit: float = 0.3) -> tuple[bool, bool]:
     """Re-seat the movable units of tables `sel` of Search `s` among those tables; keep the
     result when the whole seating got better (lexicographically). Returns (improved, proved):
     proved means no better re-seating of these tables exists."""

@@ -304,12 +304,12 @@ class Search:
                 exact_steps -= 1
                 if self.key(comps) > best_key:
                     self.load(best_tab)
-                sel = self.pick_tables(self.order[int(above[0])])
+                sel = self.pick_tables(self.order[int(above[0])], grow=failures)
                 improved, proved = reseat_exactly(self, sel)
                 if improved:
                     failures = 0
                 else:
-                    failures += 1
+                    failures += 1             # the next neighbourhood has one table more
                     if failures >= patience or len(sel) == self.T:
                         break                 # the bound is likely not reachable
                 comps = self.totals()
@@ -350,12 +350,11 @@ class Search:
             self.load(best_tab)
         return self.tab.copy()
 
-    def pick_tables(self, focus: int, size: int | None = None) -> np.ndarray:
-        """A few tables for an exact re-seating: one with a violation of `focus`, some others
-        with violations, the rest at random."""
-        if size is None:
-            movers = max(1.0, self.movable.sum() / self.T)
-            size = int(np.clip(round(16 / movers), 3, self.T))
+    def pick_tables(self, focus: int, grow: int = 0) -> np.ndarray:
+        """A few tables (about 16 movable units, plus up to 2 more after `grow` failures) for an exact re-seating:
+        one with a violation of `focus`, some others with violations, the rest at random."""
+        movers = max(1.0, self.movable.sum() / self.T)
+        size = int(np.clip(round(16 / movers) + min(grow, 2), 3, self.T))
         bad_units = self.violators(focus)
         bad = np.unique(self.tab[bad_units]) if len(bad_units) else np.arange(0)
         first = [int(bad[self.rng.integers(len(bad))])] if len(bad) else []
