@@ -22,7 +22,7 @@ import numpy as np
 INF = highspy.kHighsInf
 
 
-def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 500, time_limit: float = 0.3) -> tuple[bool, bool]:
+def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 100, time_limit: float = 30.0) -> tuple[bool, bool]:
     """Re-seat the movable units of tables `sel` of Search `s` among those tables; keep the
     result when the whole seating got better (lexicographically). Returns (improved, proved):
     proved means no better re-seating of these tables exists."""
@@ -109,7 +109,7 @@ def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 500, time_limit: floa
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_max_nodes", max_nodes)
-    h.setOptionValue("time_limit", time_limit)   # a guard only: the node limit ends it first
+    h.setOptionValue("time_limit", time_limit)   # a guard against a pathological case only: the node limit ends it
     empty_i, empty_f = np.zeros(0, dtype=np.int32), np.zeros(0)
     h.addCols(ncol, np.concatenate(cost), np.zeros(ncol), np.concatenate(upper), 0, empty_i, empty_i, empty_f)
     h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32), np.full(nx, highspy.HighsVarType.kInteger, dtype=np.uint8))
