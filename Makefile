@@ -61,6 +61,7 @@ bench: install .venv-reference/.installed
 	SORTITION_REFERENCE_PYTHON=.venv-reference/bin/python $(BIN)/python bench/sortition.py
 	$(BIN)/python bench/opinion.py
 	$(BIN)/python bench/similarity.py
+	$(BIN)/python bench/seating.py
 
 demo: install
 	$(BIN)/python -m meeting db upgrade

@@ -15,7 +15,7 @@ import numpy as np
 
 from .model import Person, Plan, Rules, SeatingError, TableSpec
 from .problem import Problem, check_id
-from .search import BAL, FINE, HARD, REBALANCE_ORDER, REP, Search
+from .search import BAL, FINE, HARD, POS, REBALANCE_ORDER, REP, Search
 
 
 def first_seating(people: Iterable[Person], tables: Sequence[TableSpec], rules: Rules = Rules(), *,
@@ -78,7 +78,10 @@ def place_late(person: Person, people: Iterable[Person], tables: Sequence[TableS
     D[BAL] = b - s.tb
     D[REP] = s.CMt[:, u] if s.has_met else 0
     D[FINE] = f - s.tf
-    s.order = (HARD, BAL, REP, FINE, FINE)
+    after = s.s + su  # the most even sizes first (POS is unused here: it holds the size delta)
+    D[POS] = (np.maximum(0, prob.even_lo - after) + np.maximum(0, after - prob.even_hi)
+              - np.maximum(0, prob.even_lo - s.s) - np.maximum(0, s.s - prob.even_hi))
+    s.order = (HARD, POS, BAL, REP, FINE)
     c = s.best(D, np.ones(prob.T, dtype=bool))
     if D[HARD, c] > 0:
         full = s.s + su > prob.hi
@@ -115,15 +118,16 @@ def rebalance(people: Iterable[Person], tables: Sequence[TableSpec], current: Ma
 
 
 def evaluate(people: Iterable[Person], tables: Sequence[TableSpec], assignment: Mapping[int, int],
-             history: Sequence[Mapping[int, int]] = (), *, current: Mapping[int, int] | None = None) -> Plan:
+             history: Sequence[Mapping[int, int]] = (), *, current: Mapping[int, int] | None = None,
+             rules: Rules = Rules()) -> Plan:
     """The report of any assignment (person id -> table id) against `history` (the rounds before
-    it): composition against the proportional share, encounters, the repeat bound, moves
-    relative to `current`. People not in `assignment` count as not seated."""
+    it): composition against the proportional share, encounters, moves relative to `current`,
+    and the repeat bound for the size limits of `rules` (nothing is enforced: any assignment is
+    reported). People not in `assignment` count as not seated; hosts not present are ignored."""
     people = list(people)
     ids = {int(p.id) for p in people if not isinstance(p.id, bool)}
     tables = [TableSpec(t.id, t.host if t.host in ids else None, t.capacity) for t in tables]
-    seated = sum(1 for p in people if int(p.id) in assignment)
-    prob = Problem(people, tables, Rules(max_size=max(seated, len(people), 1)), history=history,
+    prob = Problem(people, tables, Rules(rules.min_size, rules.max_size), history=history,
                    check_min_size=False)
     tab = np.full(prob.n, -1, dtype=np.int64)
     for pid, tid in assignment.items():

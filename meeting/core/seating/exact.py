@@ -22,16 +22,17 @@ import numpy as np
 INF = highspy.kHighsInf
 
 
-def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 500) -> bool:
+def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 100, time_limit: float = 30.0) -> tuple[bool, bool]:
     """Re-seat the movable units of tables `sel` of Search `s` among those tables; keep the
-    result when the whole seating got better (lexicographically). Returns True when it did."""
+    result when the whole seating got better (lexicographically). Returns (improved, proved):
+    proved means no better re-seating of these tables exists."""
     from .search import BAL, POS, REP
 
     sel = np.asarray(sel, dtype=np.int64)
     units = np.flatnonzero(s.movable & np.isin(s.tab, sel))
     m, k = len(units), len(sel)
     if m < 2 or k < 2:
-        return False
+        return False, True
     before = s.key(s.totals())
     old = s.tab[units].copy()
     AU, SU = s.AU[units], s.SU[units]
@@ -108,6 +109,7 @@ def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 500) -> bool:
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_max_nodes", max_nodes)
+    h.setOptionValue("time_limit", time_limit)   # a guard against a pathological case only: the node limit ends it
     empty_i, empty_f = np.zeros(0, dtype=np.int32), np.zeros(0)
     h.addCols(ncol, np.concatenate(cost), np.zeros(ncol), np.concatenate(upper), 0, empty_i, empty_i, empty_f)
     h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32), np.full(nx, highspy.HighsVarType.kInteger, dtype=np.uint8))
@@ -125,15 +127,19 @@ def reseat_exactly(s, sel: np.ndarray, *, max_nodes: int = 500) -> bool:
     h.setOptionValue("mip_max_improving_sols", 1)
     h.run()
     sol = h.getSolution()
-    if not sol.value_valid or h.getInfo().objective_function_value > present - 0.5:
-        return False
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return False, True                  # nothing better than the present seating
+    if (not sol.value_valid or h.getInfo().objective_function_value > present - 0.5
+            or status == highspy.HighsModelStatus.kTimeLimit):  # never depend on the clock
+        return False, False
     x = np.array(sol.col_value[:nx]).reshape(m, k)
     new = sel[np.argmax(x, axis=1)]
     if (new == old).all():
-        return False
+        return False, False
     s.reseat(units, new)
     if s.key(s.totals()) < before:
-        return True
+        return True, False
     s.reseat(units, old)
-    return False
+    return False, False
 

@@ -176,6 +176,7 @@ class Problem:
 
         # encounters so far (a pair "met" when it shared a table in any earlier round)
         rounds = list(history) + ([current] if current is not None else [])
+        self.rounds = rounds
         self.met = np.zeros((n, n), dtype=bool)
         for r in rounds:
             by_table: dict[int, list[int]] = {}
@@ -280,7 +281,24 @@ class Problem:
         for mem in self.units:
             if len(mem) > 1:
                 internal += int(self.met[np.ix_(mem, mem)].sum() // 2)
-        return max(int(-(-r.sum() // 2)), host_forced, internal)
+        return max(int(-(-r.sum() // 2)), host_forced, internal, self._spread_bound())
+
+    def _spread_bound(self) -> int:
+        """People who shared a table in one earlier round, spread over T tables as evenly as
+        possible, still leave pairs together (pigeonhole): per round, the sum over its tables."""
+        best = 0
+        T = self.T
+        for r in self.rounds:
+            groups: dict[int, int] = {}
+            for pid, tid in r.items():
+                if pid in self.index:
+                    groups[tid] = groups.get(tid, 0) + 1
+            total = 0
+            for g in groups.values():
+                q, rem = divmod(g, T)
+                total += rem * (q + 1) * q // 2 + (T - rem) * q * (q - 1) // 2
+            best = max(best, total)
+        return best
 
     # ------------------------------------------------------------------ report
 

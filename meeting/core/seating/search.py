@@ -1,6 +1,10 @@
 """Greedy construction and local search over keep-together units, on a lexicographic objective.
 
-The objective has five components, compared in an order that depends on the task:
+The objective has five components, compared in an order that depends on the task (first
+seating and rotation: HARD, REP, POS, BAL, FINE; rebalance: HARD, BAL, POS, REP, FINE). Repeats
+rank above stays: with a participant host at every table, staying means meeting the host again,
+so the two agree; without hosts (two tables of four, say) moving everyone would force every
+pair to meet again.
 
     HARD   size limits broken + keep-apart pairs seated together     (always first)
     POS    rotation: non-hosts at the table they sit at now ("stays");
@@ -13,9 +17,10 @@ The objective has five components, compared in an order that depends on the task
 
 Moves: a unit to another table, or two units of different tables swapped. All candidate moves of
 one unit are scored at once with numpy (incidence counts per table, met and apart pairs between
-a unit and each table). The search stops when the first four components reach their lower bounds
-(0, or the repeat bound), then polishes FINE for one pass. Every random choice uses one seeded
-generator, and no choice depends on the clock, so a seed gives the same plan.
+a unit and each table). When that stalls, a few tables are re-seated exactly (exact.py). The
+search stops when the first four components reach their lower bounds (0, or the repeat bound).
+Every random choice uses one seeded generator and no choice depends on the clock (the exact step
+has a node limit, not a time limit), so a seed gives the same plan.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from .exact import reseat_exactly
 from .problem import Problem
 
 HARD, POS, REP, BAL, FINE = range(5)
-SEATING_ORDER = (HARD, POS, REP, BAL, FINE)     # first seating and rotation
+SEATING_ORDER = (HARD, REP, POS, BAL, FINE)     # first seating and rotation
 REBALANCE_ORDER = (HARD, BAL, POS, REP, FINE)   # restore limits and balance, then fewest moves
 
 
@@ -50,7 +55,8 @@ class Search:
         self.CAt = np.zeros((self.T, self.U), dtype=np.int64)   # [t, u]: apart pairs between u and table t
         self.has_apart = bool(self.AP.any())
         self.has_met = bool(self.MU.any())
-        self.lb = np.array([0, pos_lb, prob.repeat_lower_bound(), 0], dtype=np.int64)
+        bound = {HARD: 0, POS: pos_lb, REP: prob.repeat_lower_bound(), BAL: 0}
+        self.lb = np.array([bound[k] for k in order[:-1]], dtype=np.int64)  # in `order`
         self.all_tables = np.arange(self.T)
 
     # ------------------------------------------------------------------ state
@@ -208,7 +214,7 @@ class Search:
     def construct(self, order_units: list[int] | None = None) -> None:
         """Seat fixed units at their tables, then each other unit (largest, then rarest values
         first) where it breaks fewest limits, repeats least and fits the balance best."""
-        for u in np.flatnonzero(~self.movable):
+        for u in np.flatnonzero(~self.movable & (self.tab < 0)):
             self.place(int(u), int(self.prob.unit_fixed[u]))
         if order_units is None:
             rarity = (self.AU / np.maximum(self.NF, 1)).sum(axis=1) if self.F else np.zeros(self.U)
@@ -267,7 +273,7 @@ class Search:
         return np.flatnonzero(ordered > self.lb)
 
     def run(self, *, max_iter: int | None = None, walk: float = 0.01, tenure: int = 10,
-            stall: int | None = None, exact_steps: int | None = None) -> np.ndarray:
+            stall: int | None = None, exact_steps: int | None = None, patience: int = 10) -> np.ndarray:
         """Improve the constructed seating; return the best unit -> table array found.
 
         Local search on the first component above its bound (others above it kept); when it
@@ -279,13 +285,14 @@ class Search:
         if max_iter is None:
             max_iter = 20 * len(movable) + 2000
         if stall is None:
-            stall = 300 + len(movable)
+            stall = 300 + 2 * len(movable)
         if exact_steps is None:
             exact_steps = 20 + self.T
         comps = self.totals()
         best_key, best_tab = self.key(comps), self.tab.copy()
         tabu = np.full(self.U, -1, dtype=np.int64)
         since_best = 0
+        failures = 0
         it = 0
         while it < max_iter:
             above = self.at_bound(comps)
@@ -297,7 +304,14 @@ class Search:
                 exact_steps -= 1
                 if self.key(comps) > best_key:
                     self.load(best_tab)
-                reseat_exactly(self, self.pick_tables(self.order[int(above[0])]))
+                sel = self.pick_tables(self.order[int(above[0])], grow=failures)
+                improved, proved = reseat_exactly(self, sel)
+                if improved:
+                    failures = 0
+                else:
+                    failures += 1             # the next neighbourhood has one table more
+                    if failures >= patience or len(sel) == self.T:
+                        break                 # the bound is likely not reachable
                 comps = self.totals()
                 if self.key(comps) < best_key:
                     best_key, best_tab = self.key(comps), self.tab.copy()
@@ -336,12 +350,11 @@ class Search:
             self.load(best_tab)
         return self.tab.copy()
 
-    def pick_tables(self, focus: int, size: int | None = None) -> np.ndarray:
-        """A few tables for an exact re-seating: one with a violation of `focus`, some others
-        with violations, the rest at random."""
-        if size is None:
-            movers = max(1.0, self.movable.sum() / self.T)
-            size = int(np.clip(round(16 / movers), 3, self.T))
+    def pick_tables(self, focus: int, grow: int = 0) -> np.ndarray:
+        """A few tables (about 16 movable units, plus up to 2 more after `grow` failures) for an exact re-seating:
+        one with a violation of `focus`, some others with violations, the rest at random."""
+        movers = max(1.0, self.movable.sum() / self.T)
+        size = int(np.clip(round(16 / movers) + min(grow, 2), 3, self.T))
         bad_units = self.violators(focus)
         bad = np.unique(self.tab[bad_units]) if len(bad_units) else np.arange(0)
         first = [int(bad[self.rng.integers(len(bad))])] if len(bad) else []
