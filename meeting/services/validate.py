@@ -15,6 +15,7 @@ INT64_MIN = -(2**63)
 
 # Characters that reorder or hide text: embeddings, overrides and isolates (Trojan Source).
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
 OP_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 
@@ -40,10 +41,13 @@ def require_id(value, code: str = "not_found") -> int:
 
 
 def bounded_int(value, lo: int, hi: int, code: str, **params) -> int:
-    """An int in [lo, hi]; digits in a string are accepted (form fields), nothing else."""
+    """An int in [lo, hi]; a string of ASCII or full-width digits is accepted (form fields).
+
+    Other digits ("²", "٣") and anything longer than 19 digits are refused, never converted.
+    """
     if isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value).strip()
-        if not text.isascii() or not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
+        text = value.strip().translate(FULLWIDTH_DIGITS)
+        if not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
             raise ServiceError(code, **params)
         value = int(text)
     if not is_int(value, lo, hi):
@@ -100,7 +104,7 @@ def clean_text(raw, max_length: int, empty_code: str, *, too_long_code: str | No
     if problem:
         raise ServiceError(problem)
     if len(text) > max_length:
-        raise ServiceError(too_long_code or empty_code, max=max_length, **params)
+        raise ServiceError(too_long_code or empty_code, **{**params, "max": max_length})
     return text
 
 
