@@ -71,8 +71,8 @@ class GuardedPacket(_packet.Packet):
             count = super().decode(encoded_packet)
         except Exception:  # noqa: BLE001 - any undecodable frame is the sender's fault
             return self._malformed()
-        if self.packet_type in (_packet.BINARY_EVENT, _packet.BINARY_ACK) or count:
-            return self._malformed()  # no event of ours carries binary attachments
+        if self.packet_type not in (_packet.CONNECT, _packet.DISCONNECT, _packet.EVENT, _packet.ACK) or count:
+            return self._malformed()  # binary attachments, CONNECT_ERROR from a client, unknown types
         if self.packet_type == _packet.EVENT and not (
                 isinstance(self.data, list) and self.data and isinstance(self.data[0], str)):
             return self._malformed()

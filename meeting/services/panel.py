@@ -352,10 +352,11 @@ def edit_quotas(meeting: Meeting, rows: list[tuple[str, str, str, str]], *, by: 
             continue
         if not (category and value) or (norm(category), norm(value)) in seen:
             raise PanelError("quota_row", row=number)
-        lo = validate.bounded_int(lo, 0, QUOTA_MAX, "quota_row", row=number)
-        hi = validate.bounded_int(hi, 0, QUOTA_MAX, "quota_row", row=number)
-        category = validate.clean_text(category, 100, "quota_row", row=number)
-        value = validate.clean_text(value, 100, "quota_row", row=number)
+        try:
+            lo, hi = (validate.bounded_int(n, 0, QUOTA_MAX, "quota_row") for n in (lo, hi))
+            category, value = (validate.clean_text(t, 100, "quota_row") for t in (category, value))
+        except ServiceError:
+            raise PanelError("quota_row", row=number) from None
         seen.add((norm(category), norm(value)))
         quotas.append(Quota(category, value, lo, hi))
     if not quotas:
