@@ -22,6 +22,8 @@ def meeting_role(*roles: str):
         @wraps(view)
         @login_required
         def wrapped(meeting_id: int, *args, **kwargs):
+            if not all(validate.is_id(v) for v in kwargs.values() if isinstance(v, int)):
+                abort(404)  # an id in the path beyond 64 bits (or 0) names nothing
             meeting = db.session.get(Meeting, meeting_id) if validate.is_id(meeting_id) else None
             role = staff.role_in(current_user, meeting_id) if meeting is not None else None
             if role is None:
