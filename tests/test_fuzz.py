@@ -11,8 +11,8 @@ import re
 import secrets
 
 import pytest
-from argon2 import PasswordHasher
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask_socketio import SocketIOTestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

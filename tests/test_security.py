@@ -320,7 +320,8 @@ def broken_xlsx() -> bytes:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t>[^<]*</t></is></c>', rb'<c r="\1" t="s"><v>7</v></c>', data)
+                data = re.sub(rb'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t>[^<]*</t></is></c>',
+                              rb'<c r="\1" t="s"><v>7</v></c>', data)
             target.writestr(item, data)
     return out.getvalue()
 
