@@ -14,10 +14,10 @@ from flask_socketio import SocketIOTestClient
 
 from meeting.config import PROJECT_DIR
 from meeting.extensions import db, socketio
-from meeting.models import Announcement, Idea, LoginThrottle, OpLog, PanelQuota, Poll, StaffSession
+from meeting.models import Announcement, Idea, LoginThrottle, Meeting, OpLog, PanelQuota, Poll, StaffSession
 from meeting.models._base import utcnow
 from meeting.realtime import wire
-from meeting.services import ideas, opinion, polls, staff
+from meeting.services import ideas, meetings, opinion, panel, polls, staff
 from meeting.services.errors import ServiceError
 from tests.conftest import build_meeting, csrf_token, make_app, op_id, staff_socket
 
@@ -277,7 +277,11 @@ def test_staff_services_check_permission_themselves(app, participant_socket):
                      lambda: ideas.announce(outsider, meeting_id, "hello"),
                      lambda: polls.create_poll(outsider, meeting_id, {"kind": "agree", "question": "q"}),
                      lambda: polls.poll_breakdown(outsider, meeting_id, 1, "age"),
-                     lambda: polls.poll_breakdown(outsider, True, 1, "age")):
+                     lambda: polls.poll_breakdown(outsider, True, 1, "age"),
+                     lambda: meetings.create_tables(db.session.get(Meeting, meeting_id), 1, by=outsider),
+                     lambda: meetings.add_participants(db.session.get(Meeting, meeting_id), count=1, by=outsider),
+                     lambda: panel.edit_quotas(db.session.get(Meeting, meeting_id), [("a", "b", "1", "2")], by=outsider),
+                     lambda: panel.letters(db.session.get(Meeting, meeting_id), by=outsider)):
             try:
                 call()
             except ServiceError as err:
