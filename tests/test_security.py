@@ -281,7 +281,9 @@ def test_staff_services_check_permission_themselves(app, participant_socket):
                      lambda: meetings.create_tables(db.session.get(Meeting, meeting_id), 1, by=outsider),
                      lambda: meetings.add_participants(db.session.get(Meeting, meeting_id), count=1, by=outsider),
                      lambda: panel.edit_quotas(db.session.get(Meeting, meeting_id), [("a", "b", "1", "2")], by=outsider),
-                     lambda: panel.letters(db.session.get(Meeting, meeting_id), by=outsider)):
+                     lambda: panel.letters(db.session.get(Meeting, meeting_id), by=outsider),
+                     lambda: opinion.staff_snapshot(outsider, meeting_id),
+                     lambda: opinion.recompute_now(outsider, meeting_id)):
             try:
                 call()
             except ServiceError as err:

@@ -35,6 +35,7 @@ from meeting.extensions import db
 from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Round, Seat, Table, Vote
 from meeting.models._base import utcnow
 from meeting.models.idea import VOTE_VALUES
+from meeting.services import staff
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
@@ -227,6 +228,18 @@ register_tally_publisher("map", publish_map, interval_setting="MAP_INTERVAL")
 def snapshot(meeting_id: int) -> OpinionMapSnapshot | None:
     """Return the meeting's last computed map, or None before the first vote was counted."""
     return db.session.scalar(sa.select(OpinionMapSnapshot).where(OpinionMapSnapshot.meeting_id == meeting_id))
+
+
+def staff_snapshot(user, meeting_id: int) -> OpinionMapSnapshot | None:
+    """The last map, for staff of this meeting only (pages and map.json)."""
+    staff.require_facilitator(user, meeting_id)
+    return snapshot(meeting_id)
+
+
+def recompute_now(user, meeting_id: int) -> list[Event]:
+    """Compute the map now at a staff member's request; return the events to broadcast."""
+    staff.require_facilitator(user, meeting_id)
+    return publish_map(meeting_id, set())
 
 
 def _iso(moment: datetime | None) -> str | None:
