@@ -1,13 +1,15 @@
 """The app factory."""
 
-from flask import Flask, g, request, session
+from flask import Flask, g, render_template, request, session
 from flask_babel import get_locale
 from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
 
 # Registers the Socket.IO handlers; before any init_app, so every app's server gets them.
 from meeting import realtime  # noqa: F401,E402
 from meeting.config import PROJECT_DIR, build_config
 from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+from meeting.realtime import wire
 
 LANGUAGES = ("ja", "en")
 
@@ -60,11 +62,34 @@ def create_app(config: dict | None = None) -> Flask:
         # None means same-origin only; a list replaces that, so the base URL is always in it.
         cors_allowed_origins=(origins + [app.config["BASE_URL"]]) if origins else None,
         manage_session=True,
+        # Frames are decoded with limits (depth, number size) and never raise: see realtime/wire.py.
+        json=wire.json_module,
+        serializer=wire.GuardedPacket,
+        max_http_buffer_size=app.config["SOCKET_MAX_FRAME"],
     )
 
     from meeting.web import register_blueprints
     register_blueprints(app)
 
+    register_error_pages(app)
+
     from meeting.commands import register_commands
     register_commands(app)
     return app
+
+
+ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500)
+
+
+def register_error_pages(app: Flask) -> None:
+    """The app's own pages, in the visitor's language, for every error a visitor can meet."""
+
+    def page(error):
+        code = error.code if isinstance(error, HTTPException) and error.code in ERROR_PAGES else 500
+        if code == 500:
+            db.session.rollback()
+        limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return render_template("error.html", code=code, limit_mb=limit_mb), code
+
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, page)

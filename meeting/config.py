@@ -60,6 +60,16 @@ def build_config(overrides: dict | None = None) -> dict:
         # Seconds after which LEXIMIN stops refining a panel draw (the minimum stays guaranteed).
         "PANEL_TIME_LIMIT": float(env.get("MEETING_PANEL_TIME_LIMIT", "120")),
         "CODE_RATE_LIMIT": env.get("MEETING_CODE_RATE_LIMIT", "30 per minute;300 per hour"),
+        # A request body larger than this is refused before it is read (413, with the app's page);
+        # the largest is a roster file (meeting.imports.tabular.MAX_BYTES) plus the form around it.
+        "MAX_CONTENT_LENGTH": int(float(env.get("MEETING_MAX_UPLOAD_MB", "50")) * 1024 * 1024) + 64 * 1024,
+        # The largest Socket.IO frame (bytes): a poll with 30 long choices fits many times over.
+        "SOCKET_MAX_FRAME": int(env.get("MEETING_SOCKET_MAX_FRAME", "100000")),
+        # Staff sessions end after this long without a request, and this long after the login.
+        "STAFF_IDLE_TIMEOUT": int(env.get("MEETING_STAFF_IDLE_MINUTES", "120")) * 60,
+        "STAFF_ABSOLUTE_TIMEOUT": int(env.get("MEETING_STAFF_ABSOLUTE_HOURS", "12")) * 3600,
+        # Wrong passwords per account before each further try must wait (1 s, 2 s, 4 s ... 15 min).
+        "LOGIN_FREE_FAILURES": int(env.get("MEETING_LOGIN_FREE_FAILURES", "5")),
         "SECRET_KEY": env.get("SECRET_KEY", ""),
         "DATA_KEY": env.get("MEETING_DATA_KEY", ""),
     }

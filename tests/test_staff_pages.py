@@ -72,7 +72,7 @@ def test_facilitator_account_and_permissions(app, client, staff_auth):
     assert fac.get(f"{url}/invitations").status_code == 403      # organizer only
     assert fac.get(f"{url}/export/ideas.csv").status_code == 403
     other_meeting, _ = build_meeting(app, organizer_email="other@example.org")
-    assert fac.get(f"/staff/meetings/{other_meeting}/control").status_code == 403
+    assert fac.get(f"/staff/meetings/{other_meeting}/control").status_code == 404  # not on that meeting: same answer as no meeting
 
 
 def test_staff_pages_need_login(client, app):

@@ -73,7 +73,10 @@ def decode_text(data: bytes, name: str = "file") -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:  # odd length, or a lone surrogate
+            raise TabularError(f"{name}: the UTF-16 text is broken; save it as CSV UTF-8.", code="encoding") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -89,7 +92,13 @@ def decode_text(data: bytes, name: str = "file") -> tuple[str, str]:
     except Exception:  # noqa: BLE001 - detection is best effort
         best = None
     if best is not None and best.encoding:
-        return str(best), best.encoding
+        text = str(best)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # the guess kept lone surrogates
+            best = None
+        else:
+            return text, best.encoding
     raise TabularError(f"{name}: the text encoding is not UTF-8 or Shift_JIS (CP932); save it as CSV UTF-8.", code="encoding")
 
 
@@ -167,8 +176,11 @@ def read_xlsx(source: Source, name: str | None = None, sheet: str | None = None)
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise TabularError(f"{name}: there is no sheet named '{sheet}'.", code="no_sheet", sheet=sheet)
-        ws = wb[sheet] if sheet else wb.worksheets[0]
-        raw = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        try:
+            ws = wb[sheet] if sheet else wb.worksheets[0]
+            raw = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        except Exception:  # noqa: BLE001 - broken parts (e.g. missing shared strings) show only here
+            raise TabularError(f"{name}: not a readable Excel (.xlsx) file.", code="not_xlsx") from None
     finally:
         wb.close()
     return _rows_to_table(raw, name, "xlsx")

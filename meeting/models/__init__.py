@@ -7,10 +7,10 @@ from meeting.models.opinion import OpinionMapSnapshot
 from meeting.models.panel import PanelQuota, Roster, RosterPerson, Selection
 from meeting.models.participant import Invitation, Participant
 from meeting.models.poll import Ballot, Poll
-from meeting.models.staff import MeetingStaff, StaffUser
+from meeting.models.staff import LoginThrottle, MeetingStaff, StaffSession, StaffUser
 
 __all__ = [
-    "Announcement", "AuditEvent", "Ballot", "Connection", "Idea", "Invitation", "Meeting", "MeetingStaff",
+    "Announcement", "AuditEvent", "Ballot", "Connection", "Idea", "Invitation", "LoginThrottle", "Meeting", "MeetingStaff",
     "OpLog", "OpinionMapSnapshot", "PanelQuota", "Participant", "Poll", "Roster", "RosterPerson", "Round",
-    "Selection", "Seat", "SeatingRule", "StaffUser", "Stream", "Table", "TableHost", "Vote",
+    "Selection", "Seat", "SeatingRule", "StaffSession", "StaffUser", "Stream", "Table", "TableHost", "Vote",
 ]

@@ -32,6 +32,8 @@ class OpLog(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     actor: so.Mapped[str] = so.mapped_column(sa.String(40))
+    meeting_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     op_id: so.Mapped[str] = so.mapped_column(sa.String(64))
     response: so.Mapped[dict] = so.mapped_column(sa.JSON)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

@@ -37,3 +37,31 @@ class MeetingStaff(db.Model):
     role: so.Mapped[str] = so.mapped_column(sa.String(20))
 
     user: so.Mapped[StaffUser] = so.relationship(back_populates="roles")
+
+
+class StaffSession(db.Model):
+    """One staff login, kept on the server so that it can be ended before the cookie expires.
+
+    The cookie holds the row id and a random key; only the key's SHA-256 is stored. Logout,
+    a password change, "sign out everywhere" and the idle and absolute timeouts set revoked_at.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    key_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(default=None)
+    revoked_why: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+
+
+class LoginThrottle(db.Model):
+    """Wrong passwords per account (keyed by the e-mail's hash, known account or not)."""
+
+    __tablename__ = "login_throttle"
+
+    email_hash: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    failures: so.Mapped[int] = so.mapped_column(default=0)
+    blocked_until: so.Mapped[datetime | None] = so.mapped_column(default=None)

@@ -3,14 +3,15 @@
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from meeting.broadcast import dispatch
 from meeting.extensions import db, socketio
 from meeting.models import Meeting
-from meeting.services import ideas, meetings, ops, presence, staff
+from meeting.realtime.wire import MALFORMED
+from meeting.services import ideas, meetings, ops, presence, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import meeting_stream, staff_stream, table_stream
 from meeting.sessions import current_participant
@@ -47,7 +48,7 @@ def connect(auth=None):
                                     table_id=table.id if table else None))
         return True
     meeting_id = auth.get("meeting_id") if isinstance(auth, dict) else None
-    if isinstance(meeting_id, int) and staff.can_facilitate(current_user, meeting_id):
+    if validate.is_id(meeting_id) and staff.can_facilitate(current_user, meeting_id):
         principals[request.sid] = Principal(meeting_id, staff_id=current_user.id)
         join_room(staff_stream(meeting_id))
         dispatch(presence.connected(request.sid, meeting_id, staff_id=current_user.id))
@@ -75,21 +76,59 @@ def disconnect(*_args):
     dispatch(presence.disconnected(request.sid))
 
 
-def client_event(name: str, role: str):
-    """Register a client→server event that needs an op_id, a role, and gets an ack."""
+# The client events registered through client_event: name -> (role, read_only). The tests
+# (fuzzing, authorization matrix) read the Socket.IO server's own registry; this says the role.
+client_events: dict[str, tuple[str, bool]] = {}
+
+
+def _refusal(who: Principal | None, role: str) -> ServiceError | None:
+    """Why this connection may not send an event of `role` now, or None."""
+    if who is None or (role == "participant") != (who.participant_id is not None):
+        return ServiceError("forbidden")
+    try:
+        _participant(who) if role == "participant" else _staff(who)
+    except ServiceError as err:
+        return err
+    return None
+
+
+def client_event(name: str, role: str, *, read_only: bool = False):
+    """Register a client→server event that needs an op_id, a role, and gets an ack.
+
+    The payload is checked here for every event (one object, no lone surrogates or NUL, no
+    integer beyond 64 bits, bounded nesting), and the sender's session and role are checked
+    again, so no event can forget it. Read-only events (`read_only`) need an op_id too but are
+    not written to the op log: replaying one simply answers again.
+    """
 
     def decorator(action):
         @wraps(action)
-        def handler(data=None):
-            who = principals.get(request.sid)
-            if not isinstance(data, dict):
+        def handler(*args):
+            if len(args) != 1 or not isinstance(args[0], dict):
                 return ServiceError("bad_request").as_ack()
-            if who is None or (role == "participant") != (who.participant_id is not None):
-                return ServiceError("forbidden").as_ack()
+            data = args[0]
+            who = principals.get(request.sid)
+            problem = validate.payload_problem(data)
+            if problem:
+                return ServiceError(problem).as_ack()
+            refusal = _refusal(who, role)
+            if refusal is not None:
+                return refusal.as_ack()
+            if read_only:
+                if not validate.is_op_id(data.get("op_id")):
+                    return ServiceError("op_id").as_ack()
+                try:
+                    result, _changes = action(who, data)
+                except ServiceError as err:
+                    db.session.rollback()
+                    return err.as_ack()
+                db.session.rollback()  # nothing to keep: close the read transaction
+                return {"ok": True, **result}
             ack, changes = ops.run(who.actor, data.get("op_id"), who.meeting_id, lambda: action(who, data))
             dispatch(changes)
             return ack
 
+        client_events[name] = (role, read_only)
         socketio.on_event(name, handler)
         return action
 
@@ -109,10 +148,29 @@ def _staff(who: Principal):
     return current_user
 
 
+@socketio.on(MALFORMED)
+def malformed_frame(*_args):
+    """A frame the decoder could not take (see realtime/wire.py): refuse it, quietly."""
+    return ServiceError("bad_request").as_ack()
+
+
+@socketio.on_error_default
+def server_error(_error):
+    """Any unexpected failure: roll back, log it once, and still answer (or refuse to connect)."""
+    db.session.rollback()
+    event = (getattr(request, "event", None) or {}).get("message")
+    current_app.logger.exception("Socket.IO event %r failed", event)
+    if event == "connect":
+        return False
+    return ServiceError("server").as_ack()
+
+
 @socketio.on("snapshot")
-def snapshot(data=None):
+def snapshot(*args):
     """Answer with everything this client may see now, and the stream positions."""
     who = principals.get(request.sid)
+    if len(args) > 1 or (args and args[0] is not None and not isinstance(args[0], dict)):
+        return ServiceError("bad_request").as_ack()
     if who is None:
         return ServiceError("forbidden").as_ack()
     try:

@@ -23,9 +23,9 @@ def close_poll(who, data):
     return polls.close_poll(_staff(who), who.meeting_id, data.get("poll_id"))
 
 
-@client_event("poll_breakdown", role="staff")
+@client_event("poll_breakdown", role="staff", read_only=True)
 def poll_breakdown(who, data):
-    return polls.poll_breakdown(who.meeting_id, data.get("poll_id"), data.get("category"))
+    return polls.poll_breakdown(_staff(who), who.meeting_id, data.get("poll_id"), data.get("category"))
 
 
 @client_event("cast_ballot", role="participant")
@@ -33,7 +33,7 @@ def cast_ballot(who, data):
     return polls.cast_ballot(_participant(who), data.get("poll_id"), data.get("ballot"))
 
 
-@client_event("check_receipt", role="participant")
+@client_event("check_receipt", role="participant", read_only=True)
 def check_receipt(who, data):
     _participant(who)
     return polls.check_receipt(who.meeting_id, data.get("receipt"))

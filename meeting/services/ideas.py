@@ -1,7 +1,5 @@
 """Ideas at tables: post, vote, moderate; announcements; what each client may see."""
 
-import unicodedata
-
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -9,7 +7,7 @@ from meeting.extensions import db
 from meeting.models import Announcement, Connection, Idea, Meeting, Participant, Table, Vote
 from meeting.models._base import utcnow
 from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
-from meeting.services import agenda, audit, meetings
+from meeting.services import agenda, audit, meetings, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import (
     Changes,
@@ -28,14 +26,7 @@ ANNOUNCEMENT_MAX = 500
 
 
 def _clean_text(raw, max_length: int, empty_code: str) -> str:
-    if not isinstance(raw, str):
-        raise ServiceError(empty_code)
-    text = unicodedata.normalize("NFC", raw).strip()
-    if not text:
-        raise ServiceError(empty_code)
-    if len(text) > max_length:
-        raise ServiceError("idea_too_long", max=max_length)
-    return text
+    return validate.clean_text(raw, max_length, empty_code, too_long_code="idea_too_long")
 
 
 def idea_view(idea: Idea, tally: dict | None = None) -> dict:
@@ -76,7 +67,7 @@ def post_idea(person: Participant, text) -> tuple[dict, Changes]:
 def vote(person: Participant, idea_id, value) -> tuple[dict, Changes]:
     if value not in VOTE_VALUES:
         raise ServiceError("vote_value")
-    idea = db.session.get(Idea, idea_id) if isinstance(idea_id, int) else None
+    idea = db.session.get(Idea, idea_id) if validate.is_id(idea_id) else None
     table = meetings.table_of(person)
     if idea is None or idea.hidden or table is None or idea.table_id != table.id:
         raise ServiceError("not_found")
@@ -113,13 +104,12 @@ register_tally_publisher("idea", publish_tallies)
 
 
 def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict, Changes]:
-    idea = db.session.get(Idea, idea_id) if isinstance(idea_id, int) else None
+    staff.require_facilitator(user, meeting_id)
+    idea = db.session.get(Idea, idea_id) if validate.is_id(idea_id) else None
     if idea is None or idea.meeting_id != meeting_id:
         raise ServiceError("not_found")
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        raise ServiceError("reason_required")
-    reason = reason[:REASON_MAX]
+    reason = validate.clean_text(reason, REASON_MAX, "reason_required", too_long_code="reason_too_long",
+                                 multiline=True)
     idea.hidden = hide
     idea.hidden_reason = reason if hide else ""
     audit.record("idea.hide" if hide else "idea.restore", meeting_id=meeting_id, staff_id=user.id,
@@ -142,9 +132,9 @@ def restore_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]
 
 
 def announce(user, meeting_id: int, text) -> tuple[dict, Changes]:
-    if not isinstance(text, str) or not text.strip():
-        raise ServiceError("announcement_empty")
-    text = unicodedata.normalize("NFC", text).strip()[:ANNOUNCEMENT_MAX]
+    staff.require_facilitator(user, meeting_id)
+    text = validate.clean_text(text, ANNOUNCEMENT_MAX, "announcement_empty", too_long_code="announcement_too_long",
+                               multiline=True)
     item = Announcement(meeting_id=meeting_id, text=text, staff_id=user.id)
     db.session.add(item)
     db.session.flush()

@@ -24,6 +24,8 @@ def create_meeting(title: str, language: str, *, by: StaffUser, purpose: str = "
 def add_participants(meeting: Meeting, *, count: int = 0, nicknames: list[str] | None = None,
                      by: StaffUser | None = None) -> list[Participant]:
     """Add participants (a number of them, or one per given nickname) with invitations."""
+    if by is not None:  # None: a command or a draw, run by whoever runs the server
+        staff.require_organizer(by, meeting.id)
     names = [n.strip()[:40] for n in (nicknames or []) if n.strip()] or [""] * count
     people = new_participants(meeting, [{"nickname": name} for name in names], staff_id=by.id if by else None)
     db.session.commit()
@@ -53,6 +55,8 @@ def new_participants(meeting: Meeting, profiles: list[dict], *, staff_id: int | 
 
 def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None) -> Changes:
     """Add tables and seat every unseated participant of the round in force at the best table."""
+    if by is not None:
+        staff.require_organizer(by, meeting.id)
     first = len(meeting.tables)
     tables = [Table(name=str(first + i + 1), position=first + i) for i in range(count)]
     meeting.tables.extend(tables)
@@ -65,6 +69,8 @@ def create_tables(meeting: Meeting, count: int, *, by: StaffUser | None = None) 
 
 def seat_newcomers(meeting: Meeting, *, by: StaffUser | None = None) -> Changes:
     """Seat participants who have no table in the round in force yet."""
+    if by is not None:
+        staff.require_organizer(by, meeting.id)
     seat_plans.seat_newcomers(meeting)
     return _commit_seating(meeting)
 

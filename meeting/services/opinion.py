@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections import OrderedDict
 from dataclasses import asdict
 from datetime import datetime
 
@@ -35,20 +36,47 @@ from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Seat,
 from meeting.models._base import utcnow
 from meeting.models.idea import VOTE_VALUES
 from meeting.services import meetings
+from meeting.services import staff
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
 
 # (meeting id, created_at) -> (last map, the vote cells it was computed from); per process,
 # lost on restart. created_at keeps a recreated database's meeting 1 from reusing a stale map.
-_previous: dict[tuple, tuple[OpinionMap, dict]] = {}
-_locks: dict[int, threading.Lock] = {}
+# Both are bounded: a process that serves many meetings keeps only the most recent ones.
+CACHED_MEETINGS = 64
+
+
+class _Recent(OrderedDict):
+    """A dict that forgets its least recently used entries beyond CACHED_MEETINGS."""
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        for old in list(self)[:max(0, len(self) - CACHED_MEETINGS)]:
+            held = getattr(super().__getitem__(old), "locked", None)
+            if not (held and held()):  # never forget a lock that is held
+                del self[old]
+
+
+_previous: _Recent = _Recent()
+_locks: _Recent = _Recent()
 _locks_guard = threading.Lock()
 
 
 def _lock(meeting_id: int) -> threading.Lock:
     with _locks_guard:
-        return _locks.setdefault(meeting_id, threading.Lock())
+        if meeting_id not in _locks:
+            _locks[meeting_id] = threading.Lock()
+        return _locks[meeting_id]
 
 
 def _num(v) -> float | None:
@@ -200,6 +228,18 @@ register_tally_publisher("map", publish_map, interval_setting="MAP_INTERVAL")
 def snapshot(meeting_id: int) -> OpinionMapSnapshot | None:
     """Return the meeting's last computed map, or None before the first vote was counted."""
     return db.session.scalar(sa.select(OpinionMapSnapshot).where(OpinionMapSnapshot.meeting_id == meeting_id))
+
+
+def staff_snapshot(user, meeting_id: int) -> OpinionMapSnapshot | None:
+    """The last map, for staff of this meeting only (pages and map.json)."""
+    staff.require_facilitator(user, meeting_id)
+    return snapshot(meeting_id)
+
+
+def recompute_now(user, meeting_id: int) -> list[Event]:
+    """Compute the map now at a staff member's request; return the events to broadcast."""
+    staff.require_facilitator(user, meeting_id)
+    return publish_map(meeting_id, set())
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -1,6 +1,5 @@
 """Run a client operation once: a replayed op_id gets the first answer and changes nothing."""
 
-import re
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -8,15 +7,14 @@ from sqlalchemy.exc import IntegrityError
 
 from meeting.extensions import db
 from meeting.models import OpLog
+from meeting.services import validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import Changes, stamp
-
-OP_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
 def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Changes]]) -> tuple[dict, Changes]:
     """Run `action` in one transaction with its op log entry; return (ack, changes)."""
-    if not isinstance(op_id, str) or not OP_ID.match(op_id):
+    if not validate.is_op_id(op_id):
         return ServiceError("op_id").as_ack(), Changes()
     stored = _stored(actor, op_id)
     if stored is not None:
@@ -32,7 +30,7 @@ def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Cha
     except ServiceError as err:
         db.session.rollback()
         ack, changes, once = err.as_ack(), Changes(), {}
-    db.session.add(OpLog(actor=actor, op_id=op_id, response=ack))
+    db.session.add(OpLog(actor=actor, op_id=op_id, meeting_id=meeting_id, response=ack))
     try:
         db.session.commit()
     except IntegrityError:
@@ -47,3 +45,10 @@ def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Cha
 
 def _stored(actor: str, op_id: str) -> dict | None:
     return db.session.scalar(sa.select(OpLog.response).where(OpLog.actor == actor, OpLog.op_id == op_id))
+
+
+def purge(meeting_id: int) -> int:
+    """Delete a meeting's op log (the stored answers); return how many rows went."""
+    result = db.session.execute(sa.delete(OpLog).where(OpLog.meeting_id == meeting_id))
+    db.session.commit()
+    return result.rowcount

@@ -53,7 +53,7 @@ from meeting.imports.roster import RowProblem, check_roster, identity_columns
 from meeting.imports.tabular import Table, TabularError, read_table
 from meeting.models import Meeting, PanelQuota, Participant, Roster, RosterPerson, Selection, StaffUser
 from meeting.models._base import utcnow
-from meeting.services import audit, invitations, meetings, seating, secrets
+from meeting.services import audit, invitations, meetings, seating, secrets, staff, validate
 from meeting.services.events import Changes, stamp
 from meeting.services.errors import ServiceError
 
@@ -265,6 +265,7 @@ def upload_roster(meeting: Meeting, data: bytes, filename: str, *, id_column: st
 
     Returns (people saved, problems). Category columns are the quota categories unless named.
     """
+    staff.require_organizer(by, meeting.id)
     if confirmed_selection(meeting) is not None:
         raise PanelError("roster_locked")
     _refuse_while_running(meeting)
@@ -330,6 +331,7 @@ def _replace_pool(meeting, table: Table, people, categories, hh_cols, filename, 
 
 def upload_quotas(meeting: Meeting, data: bytes, filename: str, *, by: StaffUser) -> list[PanelQuota]:
     """Replace the quotas with a file in the `select` command's format."""
+    staff.require_organizer(by, meeting.id)
     try:
         quotas = parse_quotas(read_table(data, filename or "quotas"))
     except (TabularError, ImportProblem) as exc:
@@ -337,18 +339,27 @@ def upload_quotas(meeting: Meeting, data: bytes, filename: str, *, by: StaffUser
     return _save_quotas(meeting, quotas, by, source="file")
 
 
+QUOTA_MAX = 1_000_000  # no panel is larger; keeps every quota inside the database's integers
+
+
 def edit_quotas(meeting: Meeting, rows: list[tuple[str, str, str, str]], *, by: StaffUser) -> list[PanelQuota]:
     """Replace the quotas with the rows of the form (blank rows are skipped)."""
+    staff.require_organizer(by, meeting.id)
     quotas: list[Quota] = []
     seen: set[tuple[str, str]] = set()
     for number, (category, value, lo, hi) in enumerate(rows, start=1):
         category, value, lo, hi = (x.strip() for x in (category, value, lo, hi))
         if not (category or value or lo or hi):
             continue
-        if not (category and value and lo.isdigit() and hi.isdigit()) or (norm(category), norm(value)) in seen:
+        if not (category and value) or (norm(category), norm(value)) in seen:
             raise PanelError("quota_row", row=number)
+        try:
+            lo, hi = (validate.bounded_int(n, 0, QUOTA_MAX, "quota_row") for n in (lo, hi))
+            category, value = (validate.clean_text(t, 100, "quota_row") for t in (category, value))
+        except ServiceError:
+            raise PanelError("quota_row", row=number) from None
         seen.add((norm(category), norm(value)))
-        quotas.append(Quota(category[:100], value[:100], int(lo), int(hi)))
+        quotas.append(Quota(category, value, lo, hi))
     if not quotas:
         raise PanelError("quotas_missing")
     return _save_quotas(meeting, quotas, by, source="form")
@@ -389,6 +400,7 @@ def _check_quotas_fit_roster(meeting: Meeting, roster: Roster, quotas: list[Quot
 def start(meeting: Meeting, kind: str, *, by: StaffUser, k: int = 0, method: str = "leximin",
           alternates: int = 0, seed: int | None = None, params: dict | None = None) -> Selection:
     """Queue a check, a draw or replacements, and start its child process."""
+    staff.require_organizer(by, meeting.id)
     if roster_of(meeting) is None or pool_size(meeting) == 0:
         raise PanelError("roster_missing")
     if not quotas_of(meeting):
@@ -643,6 +655,7 @@ def confirm(meeting: Meeting, sel: Selection, *, by: StaffUser) -> tuple[int, Ch
 
     Return how many, and the seating change to broadcast (the new participants have seats).
     """
+    staff.require_organizer(by, meeting.id)
     if sel.kind != "panel" or sel.status != "done":
         raise PanelError("not_done")
     if confirmed_selection(meeting) is not None:
@@ -691,6 +704,7 @@ def _identity(person: RosterPerson) -> dict:
 
 def letters(meeting: Meeting, *, by: StaffUser, only: str = "") -> list[Letter]:
     """Invitation letters with name and address (personal data: audited)."""
+    staff.require_organizer(by, meeting.id)
     statuses = ("replacement",) if only == "replacements" else ON_PANEL
     persons = [p for p in people_of(meeting, *statuses) if p.participant_id]
     out = []
@@ -709,6 +723,7 @@ def checkin_list(meeting: Meeting, *, by: StaffUser) -> list[Letter]:
 
     People counted as not coming stay on the list: a late arrival can still be checked in.
     """
+    staff.require_organizer(by, meeting.id)
     persons = people_of(meeting, *ON_PANEL, "declined")
     out = [Letter(p, _identity(p), None) for p in persons]
     audit.record("roster.identity.view", meeting_id=meeting.id, staff_id=by.id, target=f"meeting:{meeting.id}",
@@ -722,6 +737,7 @@ def set_arrived(meeting: Meeting, person_id: int, arrived: bool | None, *, by: S
 
     A replacement who has not arrived still holds their seat until marked as not coming.
     """
+    staff.require_organizer(by, meeting.id)
     person = db.session.get(RosterPerson, person_id)
     if person is None or person.meeting_id != meeting.id or person.status not in (*ON_PANEL, "declined"):
         raise PanelError("not_found")
@@ -762,6 +778,7 @@ def arrival_table(meeting: Meeting) -> list[dict]:
 
 def start_replacements(meeting: Meeting, *, by: StaffUser) -> Selection:
     """Draw people for the seats of those who did not come (arrived people stay)."""
+    staff.require_organizer(by, meeting.id)
     sel = confirmed_selection(meeting)
     if sel is None:
         raise PanelError("not_confirmed")
@@ -778,6 +795,8 @@ def start_replacements(meeting: Meeting, *, by: StaffUser) -> Selection:
 
 def purge_identity(meeting: Meeting, *, by: StaffUser | None = None, via: str = "page") -> int:
     """Delete every sealed identity and household key of the roster; keep categories and statuses."""
+    if by is not None:  # None: the purge command, run by whoever runs the server
+        staff.require_organizer(by, meeting.id)
     result = db.session.execute(sa.update(RosterPerson).where(RosterPerson.meeting_id == meeting.id)
                                 .values(identity_sealed=None, household_key=None))
     roster = roster_of(meeting)

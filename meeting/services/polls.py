@@ -9,7 +9,6 @@ A before/after survey is two polls: the "after" wave is created with `follow_up_
 import hashlib
 import random
 import secrets
-import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -21,7 +20,7 @@ from meeting.extensions import db
 from meeting.models import Ballot, Meeting, Participant, Poll, Table
 from meeting.models._base import utcnow
 from meeting.models.poll import POLL_KINDS, POLL_VISIBILITY
-from meeting.services import audit, meetings
+from meeting.services import audit, meetings, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import (
     Changes,
@@ -151,12 +150,7 @@ def _round(x):
 
 
 def _clean(raw, max_length: int, code: str) -> str:
-    if not isinstance(raw, str):
-        raise ServiceError(code)
-    text = unicodedata.normalize("NFC", raw).strip()
-    if not text or len(text) > max_length:
-        raise ServiceError(code, max=max_length)
-    return text
+    return validate.clean_text(raw, max_length, code, max=max_length)
 
 
 def _int_rule(rules: dict, key: str, lo: int, hi: int) -> int | None:
@@ -204,19 +198,21 @@ def _rules(kind: str, raw, n_options: int) -> dict:
 def _closes_at(raw) -> datetime | None:
     if raw is None or raw == "":
         return None
+    if not isinstance(raw, str) or len(raw) > 40:
+        raise ServiceError("poll_closes_at")
     try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # not a time, or beyond the calendar's edge once in UTC
         raise ServiceError("poll_closes_at") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     if moment <= utcnow():
         raise ServiceError("poll_closes_at")
     return moment
 
 
 def _staff_poll(meeting_id: int, poll_id) -> Poll:
-    poll = db.session.get(Poll, poll_id) if isinstance(poll_id, int) and not isinstance(poll_id, bool) else None
+    poll = db.session.get(Poll, poll_id) if validate.is_id(poll_id) else None
     if poll is None or poll.meeting_id != meeting_id:
         raise ServiceError("not_found")
     return poll
@@ -224,6 +220,7 @@ def _staff_poll(meeting_id: int, poll_id) -> Poll:
 
 def create_poll(user, meeting_id: int, data: dict) -> tuple[dict, Changes]:
     """Create a draft poll from the control room's form."""
+    staff.require_facilitator(user, meeting_id)
     meeting = db.session.get(Meeting, meeting_id)
     before = None
     if data.get("follow_up_of") is not None:
@@ -250,7 +247,7 @@ def create_poll(user, meeting_id: int, data: dict) -> tuple[dict, Changes]:
             options = [{"id": f"o{i + 1}", "label": text} for i, text in enumerate(labels)]
         table_id = data.get("table_id")
         if table_id is not None:
-            table = db.session.get(Table, table_id) if isinstance(table_id, int) and not isinstance(table_id, bool) else None
+            table = db.session.get(Table, table_id) if validate.is_id(table_id) else None
             if table is None or table.meeting_id != meeting_id:
                 raise ServiceError("poll_table")
     visibility = data.get("visibility") or (before.visibility if before else "live")
@@ -273,6 +270,7 @@ def create_poll(user, meeting_id: int, data: dict) -> tuple[dict, Changes]:
 
 
 def open_poll(user, meeting_id: int, poll_id) -> tuple[dict, Changes]:
+    staff.require_facilitator(user, meeting_id)
     poll = _staff_poll(meeting_id, poll_id)
     now = utcnow()
     closes_at = poll.closes_at
@@ -295,6 +293,7 @@ def open_poll(user, meeting_id: int, poll_id) -> tuple[dict, Changes]:
 
 
 def close_poll(user, meeting_id: int, poll_id) -> tuple[dict, Changes]:
+    staff.require_facilitator(user, meeting_id)
     poll = _staff_poll(meeting_id, poll_id)
     changes = _close(poll)
     if changes is None:
@@ -379,7 +378,7 @@ def _short(value):
 
 def cast_ballot(person: Participant, poll_id, ballot) -> tuple[dict, Changes]:
     """Store the participant's ballot (the last one counts) and give them a receipt."""
-    poll = db.session.get(Poll, poll_id) if isinstance(poll_id, int) and not isinstance(poll_id, bool) else None
+    poll = db.session.get(Poll, poll_id) if validate.is_id(poll_id) else None
     if poll is None or not _in_scope(person, poll):
         raise ServiceError("not_found")
     now = utcnow()
@@ -531,8 +530,9 @@ def _answers(poll: Poll, rows) -> list[tuple[str, dict, list]]:
     return tables
 
 
-def poll_breakdown(meeting_id: int, poll_id, category) -> tuple[dict, Changes]:
+def poll_breakdown(user, meeting_id: int, poll_id, category) -> tuple[dict, Changes]:
     """Break a closed poll's answers down by one participant category, hiding cells under 5."""
+    staff.require_facilitator(user, meeting_id)
     poll = _staff_poll(meeting_id, poll_id)
     if poll.state != "closed":
         raise ServiceError("breakdown_open")

@@ -1,18 +1,16 @@
 """HTML pages and downloads."""
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 
-from meeting.extensions import db, login_manager
-from meeting.models import StaffUser
+from meeting import sessions
+from meeting.extensions import login_manager
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
 
 
-@login_manager.user_loader
-def load_staff(user_id: str):
-    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+login_manager.user_loader(sessions.load_staff)
 
 
 def security_headers(response):
@@ -33,15 +31,3 @@ def register_blueprints(app: Flask) -> None:
     for module in (auth, organizer, control, join, exports, opinion, panel, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
-
-    @app.errorhandler(404)
-    def not_found(_error):
-        return render_template("error.html", code=404), 404
-
-    @app.errorhandler(429)
-    def too_many(_error):
-        return render_template("error.html", code=429), 429
-
-    @app.errorhandler(400)
-    def bad_request(_error):
-        return render_template("error.html", code=400), 400

@@ -1,6 +1,7 @@
 """The opinion map for facilitators: groups, what they stand for, and what unites the tables."""
 
 from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask_login import current_user
 
 from meeting.broadcast import emit_events
 from meeting.services import opinion
@@ -87,7 +88,7 @@ def map_view(data: dict) -> dict:
 
 
 def _context(meeting):
-    snap = opinion.snapshot(meeting.id)
+    snap = opinion.staff_snapshot(current_user, meeting.id)
     return {"meeting": meeting, "snap": snap, "view": map_view(snap.data) if snap else None}
 
 
@@ -109,12 +110,12 @@ def fragment(meeting):
 @meeting_role("organizer", "facilitator")
 def as_json(meeting):
     """Return the last computed map as JSON (pseudonymous participant labels only)."""
-    return jsonify(opinion.map_json(meeting.id, opinion.snapshot(meeting.id)))
+    return jsonify(opinion.map_json(meeting.id, opinion.staff_snapshot(current_user, meeting.id)))
 
 
 @bp.route("/meetings/<int:meeting_id>/map/recompute", methods=["POST"])
 @meeting_role("organizer", "facilitator")
 def recompute(meeting):
     """Compute the map now (e.g. before the first vote batch was counted, or after a restart)."""
-    emit_events(opinion.publish_map(meeting.id, set()))
+    emit_events(opinion.recompute_now(current_user, meeting.id))
     return redirect(url_for("opinion.page", meeting_id=meeting.id))

@@ -136,6 +136,7 @@ def upload_quotas(meeting):
         flash(_("%(n)s quota rows saved.", n=len(rows)), "info")
     except ServiceError as error:
         _refuse(error)
+        return _page(meeting, status=400)
     return redirect(url_for("panel.page", meeting_id=meeting.id))
 
 
@@ -152,6 +153,7 @@ def edit_quotas(meeting):
         flash(_("%(n)s quota rows saved.", n=len(saved)), "info")
     except ServiceError as error:
         _refuse(error)
+        return _page(meeting, status=400)
     return redirect(url_for("panel.page", meeting_id=meeting.id))
 
 
