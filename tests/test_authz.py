@@ -13,7 +13,7 @@ from flask_socketio import SocketIOTestClient
 
 from meeting.config import PROJECT_DIR
 from meeting.extensions import db, socketio
-from meeting.models import Participant, Selection, StaffUser
+from meeting.models import Participant, Round, SeatingRule, Selection, StaffUser
 from meeting.services import ideas, polls, staff
 from tests.conftest import build_meeting, join, make_app, op_id
 
@@ -51,6 +51,9 @@ def socket_events() -> list[str]:
     return sorted(socketio.server.handlers["/"])
 
 
+REPORT_BUILD = "0123456789abcdef"
+
+
 @pytest.fixture
 def world(tmp_path, migrated_db):
     """Meeting M (tables A and B) with its staff, and meeting N with its own people and staff."""
@@ -73,10 +76,21 @@ def world(tmp_path, migrated_db):
         draft = polls.create_poll(organizer, m, {"kind": "agree", "question": "下書き"})[0]["poll"]["id"]
         selection = Selection(meeting_id=m, kind="check", status="failed", error_code="crash")
         db.session.add(selection)
+        spare = next(c["participant_id"] for c in cards if c["participant_id"] not in (a["participant_id"], b["participant_id"]))
+        rules = [SeatingRule(meeting_id=m, kind="apart", participant_ids=[a["participant_id"], spare]) for _ in range(2)]
+        db.session.add_all(rules)
         db.session.commit()
+        first_round = db.session.scalar(sa.select(Round.id).where(Round.meeting_id == m))
         ids = {"meeting_id": m, "participant_id": a["participant_id"], "person_id": 1, "selection_id": selection.id,
                "user_id": victim, "idea_id": idea, "poll_id": poll["poll"]["id"], "draft_id": draft,
-               "fmt": "svg", "token": "not-a-token", "lang": "en", "filename": "css/app.css"}
+               "fmt": "svg", "token": "not-a-token", "lang": "en", "filename": "css/app.css",
+               "round_id": first_round, "spare_id": spare, "table_id": a["table_id"], "rule_id": rules[0].id,
+               "second_rule_id": rules[1].id, "_rest": "nothing-here", "name": "ideas", "build": REPORT_BUILD}
+        # A finished report package of M, so its pages have something to show the organizer.
+        folder = tmp_path / "reports" / f"meeting-{m}" / REPORT_BUILD
+        folder.mkdir(parents=True)
+        (folder / "status.json").write_text('{"status": "done", "progress": 1.0, "message": "done"}')
+        (folder / "report.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
     yield app, ids, {"participant A": a, "participant B": b, "participant other": other_cards[0]}
     with app.app_context():
         db.session.remove()
@@ -98,6 +112,8 @@ def client_for(app, role: str, cards: dict):
 
 
 def url_of(rule: str, ids: dict) -> str:
+    if "any(csv" in rule:  # the export formats
+        ids = {**ids, "fmt": "csv"}
     return re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", lambda m: str(ids[m.group(1)]), rule)
 
 
@@ -140,7 +156,19 @@ EVENT_PAYLOADS = {
     "open_poll": {"poll_id": "draft_id"}, "close_poll": {"poll_id": "draft_id"},
     "cast_ballot": {"poll_id": "poll_id", "ballot": {"vote": "agree"}},
     "check_receipt": {"receipt": "no-such-receipt-at-all"}, "poll_breakdown": {"poll_id": "poll_id", "category": "x"},
+    # Agenda and seating: targets that exist, so that only access control can refuse.
+    "agenda_add": {"kind": "table", "title": "追加のラウンド"}, "agenda_edit": {"step_id": "round_id", "title": "第1"},
+    "agenda_move": {"step_id": "round_id", "position": 0}, "agenda_delete": {"step_id": "round_id"},
+    "step_start": {"step_id": "round_id"}, "step_extend": {"seconds": 60},
+    "meeting_settings": {"close_posting_at_end": True}, "seating_preview": {"mode": "first", "everyone": True},
+    "seating_apply": {"step_id": "round_id", "assignment": {}},
+    "seat_move": {"participant_id": "spare_id", "table_id": "table_id"},
+    "seat_swap": {"participant_id": "spare_id", "other_id": "spare_id"}, "seat_leave": {"participant_id": "spare_id"},
+    "set_host": {"table_id": "table_id"}, "seating_rule_add": {"kind": "apart", "participant_ids": ["spare_id"]},
+    "seating_rule_remove": {"rule_id": "rule_id"},
 }
+# Events that remove what they name: each staff role gets its own target.
+PER_ROLE = {("seating_rule_remove", "organizer"): {"rule_id": "second_rule_id"}}
 REFUSALS = ("forbidden", "not_found")
 
 
@@ -158,7 +186,9 @@ def test_every_event_answers_every_role_as_the_matrix_says(world):
         for event in socket_events():
             if event in ("connect", "disconnect"):
                 continue
-            payload = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in EVENT_PAYLOADS.get(event, {}).items()}
+            spec = PER_ROLE.get((event, role), EVENT_PAYLOADS.get(event, {}))
+            payload = {k: ids.get(v, v) if isinstance(v, str) else [ids.get(x, x) for x in v] if isinstance(v, list) else v
+                       for k, v in spec.items()}
             ack = sock.emit(event, {"op_id": op_id(), **payload}, callback=True) if connected else None
             assert ack is None or ack.get("error") != "server", (role, event, ack)
             refused = ack is None or (ack.get("ok") is False and ack.get("error") in REFUSALS)
