@@ -24,7 +24,12 @@ SMOOTHING = 0.6   # weight of the stability centre when pricing
 FIX_TOL = 1e-7    # fix a group only if it provably cannot exceed the level by more (probability)
 GAP_FLOOR = 1e-11  # rounding floor on a proven gap: weights below GAP_FLOOR / FIX_TOL prove nothing
 CERT_VIOLATION = 1e-11  # a panel heavier than the cap z by more than this is a new column
-import os
+DECAY = 0.8  # weight kept by members of a panel already found
+PRICINGS = 4  # pricing MIPs per master solve in the decomposition
+DECOMPOSE_TOL = 1e-9  # real panels reach the relaxed allocation when t >= 1 - this
+REPAIR_TRIES = 8  # people tried as the one to swap out when mending a panel in the walk
+WALK_TOL = 1e-9  # a constraint within this of its bound counts as tight in the walk
+FACE_TOL = 1e-6  # pricing keeps to panels within this share of the face weight
 EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
 
 
@@ -337,11 +342,6 @@ class _Relaxation:
         return y, self.bound(y, np.zeros(G, dtype=bool), np.zeros(G))
 
 
-DECAY = float(os.environ.get("DECAY", "0.8"))  # weight kept by members of a panel already found
-PRICINGS = int(os.environ.get("XP", "4"))  # pricing MIPs per master solve in the decomposition
-DECOMPOSE_TOL = 1e-9
-WALK_TOL = 1e-9  # a constraint within this of its bound counts as tight in the walk
-FACE_TOL = 1e-6  # pricing keeps to panels within this share of the face weight  # real panels reach the relaxed allocation when t >= 1 - this
 
 
 def _decompose(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels: list[np.ndarray],
@@ -424,6 +424,43 @@ def _initial_panels(c: Compiled, oracle: PanelOracle, rng: np.random.Generator, 
     return reachable
 
 
+def _repair(A: np.ndarray, v: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray,
+            col_lo: np.ndarray, col_hi: np.ndarray, rng: np.random.Generator) -> Optional[np.ndarray]:
+    """A panel one swap (a person out, another in) from v that meets the given row and column
+    bounds, or None. The walk's previous panel breaks only the newly tight constraint, so a
+    swap usually mends it without a MIP."""
+    av = A @ v
+    bad_rows = (av < row_lo - 1e-9) | (av > row_hi + 1e-9)
+    bad_cols = (v < col_lo - 1e-9) | (v > col_hi + 1e-9)
+    if bad_cols.sum() > 1 or bad_rows.sum() > 2:
+        return None
+    outs = np.flatnonzero((v >= 1) & (v - 1 >= col_lo - 1e-9))
+    if np.any(bad_cols & (v > col_hi)):
+        outs = np.intersect1d(outs, np.flatnonzero(bad_cols))
+    over = np.flatnonzero(bad_rows & (av > row_hi))
+    if len(over):
+        outs = outs[np.all(A[np.ix_(over, outs)] > 0, axis=0)]
+    ins = np.flatnonzero(v + 1 <= col_hi + 1e-9)
+    if bad_cols.any() and np.any(v[bad_cols] < col_lo[bad_cols]):
+        ins = np.intersect1d(ins, np.flatnonzero(bad_cols))
+    under = np.flatnonzero(bad_rows & (av < row_lo))
+    if len(under):
+        ins = ins[np.all(A[np.ix_(under, ins)] > 0, axis=0)]
+    for a in rng.permutation(outs)[:REPAIR_TRIES]:
+        rows = av[:, None] - A[:, [a]] + A[:, ins]
+        ok = np.all((rows >= row_lo[:, None] - 1e-9) & (rows <= row_hi[:, None] + 1e-9), axis=0)
+        ok &= ins != a
+        good = ins[ok]
+        if len(good):
+            b = int(rng.choice(good))
+            new = v.copy()
+            new[a] -= 1
+            new[b] += 1
+            if np.all((new >= col_lo - 1e-9) & (new <= col_hi + 1e-9)):
+                return new
+    return None
+
+
 def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: np.ndarray,
           rng: np.random.Generator, deadline: Optional[float], report) -> list[np.ndarray]:
     """Panels for `target` by a walk through the faces of the relaxation (Caratheodory).
@@ -445,6 +482,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     base_lo = np.where(np.isfinite(lo), lo, -INF)
     base_hi = np.where(np.isfinite(hi), hi, INF)
     current_lo, current_hi = base_lo, base_hi
+    previous: Optional[np.ndarray] = None
     try:
         for _ in range(2 * G + 2):
             if deadline is not None and time.perf_counter() > deadline:
@@ -461,10 +499,16 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             for r in np.flatnonzero((row_lo != current_lo) | (row_hi != current_hi)):
                 h.changeRowBounds(int(r), float(row_lo[r]), float(row_hi[r]))
             current_lo, current_hi = row_lo, row_hi
-            h.changeColsBounds(G, cols, np.where(at_ub, ub, 0.0), np.where(at_0, 0.0, ub))
-            v, _ = oracle.best(rng.random(G))
+            col_lo, col_hi = np.where(at_ub, ub, 0.0), np.where(at_0, 0.0, ub)
+            v = None if previous is None else _repair(A, previous, row_lo, row_hi, col_lo, col_hi, rng)
             if v is None:
-                break  # no real panel on this face
+                h.changeColsBounds(G, cols, col_lo, col_hi)
+                v, _ = oracle.best(rng.random(G))
+                if v is None:
+                    break  # no real panel on this face
+            else:
+                check_panel(c, v)
+            previous = v
             found.append(v)
             d = x - v
             if np.abs(d).max() <= WALK_TOL:
@@ -483,6 +527,8 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
                 m = ~at_0 & (d < -1e-12)
                 steps.append(((-x)[m] / d[m]).min(initial=np.inf))
             theta = float(min(steps))
+            if theta < 0:
+                break  # rounding left x outside the relaxation: column generation goes on from here
             if not np.isfinite(theta):
                 break
             mass *= 1.0 / (1.0 + theta)
@@ -502,6 +548,8 @@ def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
     h = new_highs()
     h.addCols(P + 1, np.concatenate([np.zeros(P), [1.0]]), np.zeros(P + 1), np.full(P + 1, INF),
               0, np.zeros(P + 1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(option, 1e-10)
     h.addRow(1.0, 1.0, P, np.arange(P, dtype=np.int32), np.ones(P))
     M = np.array(panels, dtype=float) / c.size  # (P, G) shares
     for g in np.flatnonzero(reachable):

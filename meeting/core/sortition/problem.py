@@ -8,8 +8,8 @@ This is exact, and it shrinks large pools (n=2000 with 2 categories has 3 groups
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 from functools import cached_property
+from typing import Optional
 
 import highspy
 import numpy as np
