@@ -179,12 +179,17 @@ def test_groups_of_identical_people_get_equal_probabilities(town_leximin, town):
 
 def test_progress_is_reported_in_order():
     calls = []
-    leximin(small_town(seed=5), progress=lambda f, m: calls.append((f, m)))
+    r = leximin(small_town(seed=5), progress=lambda f, m: calls.append((f, m)))
     fractions = [f for f, _ in calls]
     assert fractions and fractions[-1] == 1.0
     assert all(0 <= f <= 1 for f in fractions)
+    assert fractions == sorted(fractions)
     assert all(isinstance(m, str) and m for _, m in calls)
-    assert any("Level" in m for _, m in calls)
+    # every level is announced once it is proven, in order, with how many people it fixed
+    levels = [int(m.split()[1].rstrip(":")) for _, m in calls if m.startswith("Level ")]
+    assert levels == list(range(1, r.levels + 1))
+    last_level = [m for _, m in calls if m.startswith(f"Level {r.levels}:")][-1]
+    assert f"{len(r.probabilities)} of {len(r.probabilities)} people fixed" in last_level
 
 
 def test_infeasible_quotas_name_the_conflict_and_a_relaxation_that_works():

@@ -590,6 +590,17 @@ def _certify(oracle: PanelOracle, y: np.ndarray, size: np.ndarray, fixed: np.nda
     return max(gap, GAP_FLOOR), counts
 
 
+def _monotone(progress: Optional[Progress]) -> Progress:
+    """The progress callback, never going backwards (the fallback restarts its own scale)."""
+    top = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        top[0] = max(top[0], min(float(fraction), 1.0))
+        if progress is not None:
+            progress(top[0], message)
+    return report
+
+
 def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optional[Progress] = None,
             seed: int = 0, initial_rounds: Optional[int] = None,
             compiled: Optional[Compiled] = None, method_name: str = "leximin",
@@ -603,7 +614,7 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
     """
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
-    report = progress or (lambda fraction, message: None)
+    report = _monotone(progress)
     c = compiled or compile_instance(instance)
     feas = check_feasibility(instance, c)
     if not feas.feasible:
@@ -746,7 +757,7 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
                 level_start_gap = max(gap, 1e-9)
             done_share = (size[fixed].sum() + free_people * max(0.0, 1 - gap / level_start_gap) ** 2) / c.n
             last_fraction = max(last_fraction, 0.1 + 0.85 * done_share)
-            report(min(last_fraction, 0.95), f"Level {level}: minimum {value:.4f}, gap {gap:.2e}")
+            report(min(last_fraction, 0.95), f"Refining level {level}: minimum {value:.4f}, gap {gap:.2e}")
             if gap <= EPS:
                 # A near-optimal dual y only proves that group g cannot exceed the level by
                 # more than (D(y) - value) / y_g, where D(y) is y's exact dual bound. So price
