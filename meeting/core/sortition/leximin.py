@@ -28,6 +28,7 @@ DECAY = 0.8  # weight kept by members of a panel already found
 PRICINGS = 4  # pricing MIPs per master solve in the decomposition
 DECOMPOSE_TOL = 1e-9  # real panels reach the relaxed allocation when t >= 1 - this
 REPAIR_TRIES = 8  # people tried as the one to swap out when mending a panel in the walk
+WALK_GAP = 0.05  # MIP gap in the walk (its panels need not be the heaviest, only on the face)
 WALK_TOL = 1e-9  # a constraint within this of its bound counts as tight in the walk
 FACE_TOL = 1e-6  # pricing keeps to panels within this share of the face weight
 EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
@@ -486,6 +487,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     base_hi = np.where(np.isfinite(hi), hi, INF)
     current_lo, current_hi = base_lo, base_hi
     previous: Optional[np.ndarray] = None
+    h.setOptionValue("mip_rel_gap", WALK_GAP)  # any panel on the face will do: stop early
     try:
         for _ in range(2 * G + 2):
             if deadline is not None and time.perf_counter() > deadline:
@@ -540,6 +542,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     finally:
         for r in np.flatnonzero((base_lo != current_lo) | (base_hi != current_hi)):
             h.changeRowBounds(int(r), float(base_lo[r]), float(base_hi[r]))
+        h.setOptionValue("mip_rel_gap", 1e-7)
         h.changeColsBounds(G, cols, np.zeros(G), c.size.astype(float))
     return found
 
