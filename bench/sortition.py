@@ -86,7 +86,9 @@ marg = {pid: 0.0 for pid in (r["id"] for r in pb)}
 for c, p in zip(committees, probs):
     for pid in c:
         marg[pid] += p
-print(json.dumps({"min": min(marg.values()), "seconds": sec, "panels": len(committees)}))
+v = sorted(marg.values()); n = len(v)
+gini = sum((2 * (i + 1) - n - 1) * x for i, x in enumerate(v)) / (n * sum(v))
+print(json.dumps({"min": min(marg.values()), "seconds": sec, "panels": len(committees), "gini": gini}))
 '''
 
 
@@ -130,8 +132,8 @@ def run_reference(inst: Instance, timeout: float) -> dict | None:
 
 
 def row(name: str, inst: Instance, method: str, minimum: float, gini: float, panels: int,
-        seconds: float, note: str = "") -> None:
-    print(f"{name:<22} {len(inst.pool):>5} {inst.k:>4} {method:<22} {minimum:>9.6f} {gini:>6.3f} "
+        seconds: float, note: str = "", optimal: str = "") -> None:
+    print(f"{name:<26} {len(inst.pool):>5} {inst.k:>4} {method:<22} {optimal:>7} {minimum:>9.6f} {gini:>6.3f} "
           f"{panels:>7} {seconds:>8.2f}  {note}", flush=True)
 
 
@@ -141,10 +143,12 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=120.0, help="LEXIMIN time limit (s)")
     ap.add_argument("--reference-timeout", type=float, default=600.0)
     ap.add_argument("--legacy-runs", type=int, default=1000)
+    ap.add_argument("--only", default="", help="comma-separated instance names")
     args = ap.parse_args()
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; reference: {reference_python() or 'not installed'}")
-    print(f"{'instance':<22} {'n':>5} {'k':>4} {'method':<22} {'min p':>9} {'Gini':>6} "
+    print(f"# load average at start: {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"{'instance':<26} {'n':>5} {'k':>4} {'method':<22} {'optimal':>7} {'min p':>9} {'Gini':>6} "
           f"{'panels':>7} {'seconds':>8}")
     instances: list[tuple[str, Instance | None]] = [
         ("example_small_20", replication("example_small_20", 20)),
@@ -152,7 +156,10 @@ def main() -> None:
         ("example_large_200", replication("example_large_200", 200)),
         ("town_300_households", town_instance(300, 30, seed=1)),
         ("town_1200_households", town_instance(1200, 90, seed=0)),
+        ("town_2000_5cat_households", town_instance(2000, 120, seed=0, categories=5)),
     ]
+    if args.only:
+        instances = [(name, inst) for name, inst in instances if name in args.only.split(",")]
     for name, inst in instances:
         if inst is None:
             print(f"{name:<22} skipped: data not found under {shared_dir()}")
@@ -161,10 +168,10 @@ def main() -> None:
         for method in ("maximin", "leximin"):
             r = leximin(inst, levels=1 if method == "maximin" else None, method_name=method,
                         time_limit=args.time_limit)
-            note = "" if r.optimal else "stopped at time limit (min guaranteed)"
+            note = "" if r.optimal else "stopped at time limit (min guaranteed) "
             row(name, inst, method, r.min_probability, r.gini, r.number_of_panels, r.seconds,
-                note + f" levels={r.levels} pricing={r.iterations}")
-        if not (args.quick and big):
+                note + f"levels={r.levels} pricing={r.iterations}", optimal=str(r.optimal).lower())
+        if not (args.quick and big) and args.legacy_runs:
             r = legacy(inst, runs=args.legacy_runs)
             row(name, inst, f"legacy ({args.legacy_runs} runs)", r.min_probability, r.gini,
                 r.number_of_panels, r.seconds)
@@ -176,7 +183,7 @@ def main() -> None:
         if ref is None:
             print(f"{name:<22} reference skipped: sortition-algorithms not installed")
         elif "min" in ref:
-            row(name, inst, "sortition-alg. maximin", ref["min"], float("nan"), ref["panels"],
+            row(name, inst, "sortition-alg. maximin", ref["min"], ref.get("gini", float("nan")), ref["panels"],
                 ref["seconds"], f"(subprocess wall {wall:.1f} s)")
         else:
             print(f"{name:<22} reference: {ref}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 from scipy.optimize import linprog
 
 from meeting.core.sortition import (
@@ -178,12 +179,17 @@ def test_groups_of_identical_people_get_equal_probabilities(town_leximin, town):
 
 def test_progress_is_reported_in_order():
     calls = []
-    leximin(small_town(seed=5), progress=lambda f, m: calls.append((f, m)))
+    r = leximin(small_town(seed=5), progress=lambda f, m: calls.append((f, m)))
     fractions = [f for f, _ in calls]
     assert fractions and fractions[-1] == 1.0
     assert all(0 <= f <= 1 for f in fractions)
+    assert fractions == sorted(fractions)
     assert all(isinstance(m, str) and m for _, m in calls)
-    assert any("Level" in m for _, m in calls)
+    # every level is announced once it is proven, in order, with how many people it fixed
+    levels = [int(m.split()[1].rstrip(":")) for _, m in calls if m.startswith("Level ")]
+    assert levels == list(range(1, r.levels + 1))
+    last_level = [m for _, m in calls if m.startswith(f"Level {r.levels}:")][-1]
+    assert f"{len(r.probabilities)} of {len(r.probabilities)} people fixed" in last_level
 
 
 def test_infeasible_quotas_name_the_conflict_and_a_relaxation_that_works():
@@ -362,3 +368,78 @@ def test_leximin_equals_brute_force_on_tiny_pools_with_several_levels(seed):
     assert levels >= 3
     got = np.sort(leximin(inst).probabilities)
     assert np.abs(got - exact).max() < 1e-6
+
+
+def feasible_panels_fast(inst):
+    """Every feasible panel as a person x panel 0/1 matrix, enumerated with numpy (n ~ 30)."""
+    c = compile_instance(inst)
+    combos = np.array(list(itertools.combinations(range(c.n), c.k)), dtype=np.int32)
+    counts = c.member[:, combos].sum(axis=2)                        # (quotas, subsets)
+    ok = np.all((counts >= c.lo[:, None]) & (counts <= c.hi[:, None]), axis=0)
+    homes = np.sort(np.array(c.person_household)[combos], axis=1)
+    ok &= ~np.any((homes[:, 1:] == homes[:, :-1]) & (homes[:, 1:] >= 0), axis=1)
+    chosen = combos[ok]
+    A = np.zeros((c.n, len(chosen)))
+    A[chosen.T, np.arange(len(chosen))[None, :]] = 1
+    return c, A
+
+
+def brute_force_leximin_by_class(inst):
+    """Exact LEXIMIN over all feasible panels. Per level: max t; then a free person is fixed when
+    their own maximum (every free person kept at >= t) is t. People with equal values and no
+    housemate are interchangeable, and the leximin allocation is unique, so one of each is asked."""
+    c, A = feasible_panels_fast(inst)
+    P = A.shape[1]
+    fixed = np.full(c.n, np.nan)
+    fixed[A.sum(axis=1) == 0] = 0.0
+    key = [tuple(c.member[:, i]) if c.person_household[i] < 0 else ("home", i) for i in range(c.n)]
+    levels = 0
+    while np.isnan(fixed).any():
+        levels += 1
+        free = np.isnan(fixed)
+        A_ub = np.r_[np.c_[-A[free], np.ones(free.sum())], np.c_[-A[~free], np.zeros((~free).sum())]]
+        b_ub = np.r_[np.zeros(free.sum()), -fixed[~free] + 1e-10]
+        res = linprog(np.r_[np.zeros(P), -1], A_ub=sparse.csr_matrix(A_ub), b_ub=b_ub,
+                      A_eq=np.r_[np.ones(P), 0][None, :], b_eq=[1], bounds=[(0, None)] * P + [(None, None)],
+                      method="highs")
+        t = -res.fun
+        # one LP first: whoever it lifts above t is not fixed (the solution is the witness)
+        rest = sparse.csr_matrix(np.r_[-A[free], -A[~free]])
+        rest_b = np.r_[np.full(free.sum(), -t + 1e-10), -fixed[~free] + 1e-10]
+        lift = linprog(-np.random.default_rng(0).uniform(1, 2, free.sum()) @ A[free], A_ub=rest, b_ub=rest_b,
+                       A_eq=np.ones((1, P)), b_eq=[1], bounds=[(0, None)] * P, method="highs")
+        asked: dict = {key[i]: False for i in np.flatnonzero(free) if A[i] @ lift.x > t + 1e-7}
+        for i in np.flatnonzero(free):
+            if key[i] not in asked:
+                r2 = linprog(-A[i], A_ub=rest, b_ub=rest_b, A_eq=np.ones((1, P)), b_eq=[1],
+                             bounds=[(0, None)] * P, method="highs")
+                asked[key[i]] = -r2.fun <= t + 1e-8
+            if asked[key[i]]:
+                fixed[i] = t
+    return np.sort(fixed), levels
+
+
+def pool_of_30(seed):
+    """30 people, 3 categories, 5 two-person households; quotas tight enough for several levels."""
+    rng = np.random.default_rng(seed)
+    n = 30
+    age = rng.choice(["young", "middle", "old"], size=n, p=[0.2, 0.3, 0.5]).tolist()
+    gender = rng.choice(["f", "m"], size=n, p=[0.6, 0.4]).tolist()
+    area = rng.choice(["north", "south"], size=n, p=[0.7, 0.3]).tolist()
+    homes = [f"h{i // 2}" if i < 10 else "" for i in range(n)]
+    quotas = [Quota("age", "young", 1, 2), Quota("age", "middle", 1, 2), Quota("age", "old", 1, 2),
+              Quota("gender", "f", 2, 3), Quota("gender", "m", 2, 3),
+              Quota("area", "north", 2, 3), Quota("area", "south", 2, 3)]
+    return Instance(Pool([str(i) for i in range(n)], {"age": age, "gender": gender, "area": area}, homes),
+                    quotas, 5)
+
+
+@pytest.mark.parametrize("seed", [7])
+def test_leximin_equals_brute_force_on_30_people_with_households(seed):
+    inst = pool_of_30(seed)
+    exact, levels = brute_force_leximin_by_class(inst)
+    assert levels >= 3
+    r = leximin(inst)
+    assert r.optimal
+    assert np.abs(np.sort(r.probabilities) - exact).max() < 1e-6
+    assert r.probabilities.sum() == pytest.approx(5, abs=1e-6)

@@ -17,13 +17,20 @@ import numpy as np
 
 from .feasibility import check_feasibility
 from .model import InfeasibleQuotas, Instance, Progress, Result, SolverError
-from .problem import INF, Compiled, PanelOracle, check_panel, compile_instance, new_highs
+from .problem import INF, Compiled, PanelOracle, add_panel_rows, check_panel, compile_instance, new_highs
 
 EPS = 1e-6        # pricing tolerance on the level value (probability units)
 SMOOTHING = 0.6   # weight of the stability centre when pricing
 FIX_TOL = 1e-7    # fix a group only if it provably cannot exceed the level by more (probability)
 GAP_FLOOR = 1e-11  # rounding floor on a proven gap: weights below GAP_FLOOR / FIX_TOL prove nothing
 CERT_VIOLATION = 1e-11  # a panel heavier than the cap z by more than this is a new column
+DECAY = 0.8  # weight kept by members of a panel already found
+PRICINGS = 4  # pricing MIPs per master solve in the decomposition
+DECOMPOSE_TOL = 1e-9  # real panels reach the relaxed allocation when t >= 1 - this
+REPAIR_TRIES = 8  # people tried as the one to swap out when mending a panel in the walk
+WALK_GAP = 0.05  # MIP gap in the walk (its panels need not be the heaviest, only on the face)
+WALK_TOL = 1e-9  # a constraint within this of its bound counts as tight in the walk
+FACE_TOL = 1e-6  # pricing keeps to panels within this share of the face weight
 EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
 
 
@@ -91,33 +98,54 @@ class _TimeUp(Exception):
 
 
 class _Master:
-    """The restricted dual LP: min z - sum_fixed p_g y_g, s.t. panel rows, sum_unfixed y = 1."""
+    """The restricted primal LP with panels as columns (G + 1 rows whatever the panel count):
 
-    def __init__(self, c: Compiled, active: np.ndarray):
+        max t  s.t.  p_g(lambda) - t >= 0 (free g),  p_g(lambda) >= p_fixed_g (fixed g),
+                     sum lambda = 1,  lambda >= 0,
+    where p_g(lambda) = sum_P lambda_P counts_P[g] / size_g. A new panel is one added column and
+    primal simplex goes on from the previous basis; fixing a group changes one coefficient and
+    one row bound, which keeps the current point feasible. The row duals are the weights y of
+    the dual (sum over free groups 1) and the cap z of every known panel's y-weight.
+    """
+
+    def __init__(self, c: Compiled, coef: np.ndarray):
+        """`coef[g]` is group g's factor on t: 1 for a free group in a level, its target share
+        when decomposing a known allocation (rows p_g >= t * target_g), 0 for no row."""
         self.c = c
         G = c.G
         h = new_highs()
         h.setOptionValue("presolve", "off")
-        h.setOptionValue("simplex_strategy", 1)  # dual simplex: natural after adding rows
-        costs = np.concatenate([np.zeros(G), [1.0]])
-        lower = np.concatenate([np.zeros(G), [-INF]])
-        upper = np.full(G + 1, INF)
-        h.addCols(G + 1, costs, lower, upper, 0, np.zeros(G + 1, dtype=np.int32),
-                  np.zeros(0, dtype=np.int32), np.zeros(0))
-        idx = np.flatnonzero(active).astype(np.int32)
-        h.addRow(1.0, 1.0, len(idx), idx, np.ones(len(idx)))
+        h.setOptionValue("simplex_strategy", 4)  # primal simplex: natural after adding columns
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h.addRows(G + 1, np.concatenate([np.zeros(G), [1.0]]), np.concatenate([np.full(G, INF), [1.0]]),
+                  0, np.zeros(G + 1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+        idx = np.flatnonzero(coef).astype(np.int32)
+        h.addCol(1.0, -INF, INF, len(idx), idx, -np.asarray(coef, dtype=float)[idx])
         self.h = h
         self.G = G
+        self.size = c.size.astype(float)
+        self.columns: list[np.ndarray] = []
 
     def add_panel(self, counts: np.ndarray) -> None:
         nz = np.flatnonzero(counts)
         idx = np.concatenate([nz, [self.G]]).astype(np.int32)
-        vals = np.concatenate([counts[nz] / self.c.size[nz], [-1.0]])
-        self.h.addRow(-INF, 0.0, len(idx), idx, vals)
+        vals = np.concatenate([counts[nz] / self.size[nz], [1.0]])
+        self.h.addCol(0.0, 0.0, INF, len(idx), idx, vals)
+        self.columns.append(counts)
+
+    def used(self, limit: int) -> list[np.ndarray]:
+        """The panels the current solution uses most."""
+        lam = np.array(self.h.getSolution().col_value[1:])
+        order = np.argsort(-lam)[:limit]
+        return [self.columns[j] for j in order if lam[j] > 1e-12]
 
     def fix(self, g: int, p: float) -> None:
-        self.h.changeCoeff(0, g, 0.0)
-        self.h.changeColCost(g, -p)
+        self.h.changeCoeff(g, 0, 0.0)
+        self.h.changeRowBounds(g, p, INF)
+
+    def _duals(self, h: highspy.Highs) -> tuple[np.ndarray, float]:
+        d = np.array(h.getSolution().row_dual)
+        return -d[:self.G], float(d[self.G])
 
     def interior_weights(self) -> np.ndarray:
         """Re-solve a copy by interior point without crossover: a dual weight vector with
@@ -129,8 +157,8 @@ class _Master:
         h.setOptionValue("ipm_optimality_tolerance", 1e-9)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return np.array(self.h.getSolution().col_value[:self.G])
-        return np.array(h.getSolution().col_value[:self.G])
+            return self._duals(self.h)[0]
+        return self._duals(h)[0]
 
     def solve(self, seconds: Optional[float] = None) -> tuple[np.ndarray, float, float]:
         # HiGHS counts its time limit over all runs of this model, hence the offset
@@ -140,13 +168,383 @@ class _Master:
         status = self.h.getModelStatus()
         if status == highspy.HighsModelStatus.kTimeLimit:
             raise _TimeUp()
-        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             raise _Unbounded()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(f"The master LP stopped: {self.h.modelStatusToString(status)}")
-        x = np.array(self.h.getSolution().col_value)
+        y, z = self._duals(self.h)
         value = float(self.h.getInfo().objective_function_value)
-        return x[:self.G], float(x[self.G]), value
+        return y, z, value
+
+
+class _Relaxation:
+    """LEXIMIN over the LP relaxation of the panel polytope (group counts may be fractional).
+
+    Every real panel lies in the relaxation, so its leximin allocation is lexicographically at
+    least the true one; when real panels then reach it (`_decompose`), it IS the true one. The
+    relaxation is a compact LP (one column per group), so each level costs milliseconds and its
+    fixing is proven exactly as in the column generation: an interior dual y, its exact bound
+    D(y) by one more LP, and a group is fixed only when (D(y) - level) / y_g <= FIX_TOL.
+    """
+
+    def __init__(self, c: Compiled, reachable: np.ndarray):
+        self.c = c
+        G = c.G
+        self.size = c.size.astype(float)
+        ub = np.where(reachable, self.size, 0.0)
+        self.ub = ub
+        # the panel rows as a dense matrix (size, quotas, households) for the weak-duality bound
+        A = [np.ones(G), *c.gm]
+        lo = [c.k, *c.lo]
+        hi = [c.k, *c.hi]
+        for hh in c.households:
+            row = np.zeros(G)
+            row[hh] = 1.0
+            A.append(row)
+            lo.append(-np.inf)
+            hi.append(1.0)
+        self.A = np.array(A, dtype=float)
+        self.row_lo = np.array(lo, dtype=float)
+        self.row_hi = np.array(hi, dtype=float)
+        self.pricer = self._polytope(ub)
+        self.pricer.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h = self._polytope(ub)
+        self.R0 = h.getNumRow()
+        h.addCol(1.0, -INF, INF, 0, np.zeros(0, dtype=np.int32), np.zeros(0))
+        # row R0 + g: x_g / size_g - t >= 0 while g is free, x_g / size_g >= p_g once fixed
+        starts = np.arange(0, 2 * G, 2, dtype=np.int32)
+        idx = np.empty(2 * G, dtype=np.int32)
+        idx[0::2] = np.arange(G)
+        idx[1::2] = G
+        vals = np.empty(2 * G)
+        vals[0::2] = 1.0 / self.size
+        vals[1::2] = np.where(reachable, -1.0, 0.0)
+        h.addRows(G, np.zeros(G), np.full(G, INF), 2 * G, starts, idx, vals)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.h = h
+
+    def _polytope(self, ub: np.ndarray) -> highspy.Highs:
+        h = new_highs()
+        for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(option, 1e-10)
+        G = self.c.G
+        h.addCols(G, np.zeros(G), np.zeros(G), ub, 0, np.zeros(G, dtype=np.int32),
+                  np.zeros(0, dtype=np.int32), np.zeros(0))
+        add_panel_rows(h, self.c)
+        return h
+
+    def _dual_bound(self, cost: np.ndarray, row_dual: np.ndarray) -> float:
+        """max cost.x over the relaxation is at most this, for any row multipliers (weak duality),
+        so rounding in the LP's own optimum can never make the bound too small."""
+        pi = np.where(np.isfinite(self.row_lo), row_dual, np.clip(row_dual, 0.0, None))
+        pi = np.where(np.isfinite(self.row_hi), pi, np.clip(pi, None, 0.0))
+        d = cost - self.A.T @ pi
+        with np.errstate(invalid="ignore"):
+            rows = np.where(pi > 0, pi * self.row_hi, np.where(pi < 0, pi * self.row_lo, 0.0))
+        return float(rows.sum() + np.where(d > 0, d * self.ub, 0.0).sum())
+
+    def fix(self, g: int, p: float) -> None:
+        self.h.changeCoeff(self.R0 + g, self.c.G, 0.0)
+        self.h.changeRowBounds(self.R0 + g, p, INF)
+
+    def solve(self) -> float:
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise _Unbounded()
+        return float(self.h.getInfo().objective_function_value)
+
+    def _duals(self, h: highspy.Highs, free: np.ndarray) -> np.ndarray:
+        y = np.clip(-np.array(h.getSolution().row_dual)[self.R0:], 0.0, None)
+        y[~free] = np.clip(y[~free], 0.0, None)
+        return y / max(float(y[free].sum()), 1e-300)
+
+    def weights(self, free: np.ndarray) -> list[np.ndarray]:
+        """The simplex (vertex) dual and an interior-point dual of the level just solved."""
+        out = [self._duals(self.h, free)]
+        h = new_highs()
+        h.passModel(self.h.getLp())
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
+        h.setOptionValue("ipm_optimality_tolerance", 1e-10)
+        h.run()
+        if h.getModelStatus() in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnknown):
+            out.append(self._duals(h, free))
+        return out
+
+    def bound(self, y: np.ndarray, fixed: np.ndarray, p_fixed: np.ndarray) -> float:
+        """D(y): the largest y-weight of any point of the relaxation minus the fixed part."""
+        G = self.c.G
+        self.pricer.changeColsCost(G, np.arange(G, dtype=np.int32), y / self.size)
+        self.pricer.run()
+        if self.pricer.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise SolverError("The relaxed pricing LP failed.")
+        top = max(float(self.pricer.getInfo().objective_function_value),
+                  self._dual_bound(y / self.size, np.array(self.pricer.getSolution().row_dual)))
+        return top - float(p_fixed[fixed] @ y[fixed])
+
+    def leximin(self, reachable: np.ndarray, levels: Optional[int], report: Progress
+                ) -> tuple[np.ndarray, int]:
+        """The relaxation's leximin shares per group (unreachable groups 0) and its level count."""
+        c = self.c
+        size, k = self.size, c.k
+        fixed = ~reachable
+        p = np.zeros(c.G)
+        level = 0
+        while not fixed.all():
+            level += 1
+            free = ~fixed
+            value = self.solve()
+            best_possible = (k - (p * size)[fixed].sum()) / size[free].sum()
+            if value >= best_possible - 1e-9 or (levels is not None and level >= levels):
+                p[free] = min(value, best_possible)
+                fixed[:] = True
+                report(level, value, int(size[fixed].sum()))
+                break
+            slack = np.full(c.G, np.inf)
+            for y in self.weights(free):
+                gap = max(self.bound(y, fixed, p) - value, GAP_FLOOR)
+                pos = free & (y > 0)
+                slack[pos] = np.minimum(slack[pos], gap / y[pos])
+            newly = np.flatnonzero(free & (slack <= FIX_TOL))
+            if len(newly) == 0:
+                raise SolverError("The relaxed leximin level fixed nobody.")
+            for g in newly:
+                fixed[g] = True
+                p[g] = value
+                self.fix(int(g), value)
+            report(level, value, int(size[fixed].sum()))
+        return p, level
+
+    def face(self, target: np.ndarray) -> tuple[np.ndarray, float]:
+        """Weights w and their maximum W over the relaxation such that every panel of any exact
+        decomposition of `target` has weight exactly W (an interior optimal dual of
+        max t: x_g / size_g >= t * target_g). Pricing may keep to that face without loss."""
+        G = self.c.G
+        h = self._polytope(self.ub)
+        h.addCol(1.0, -INF, INF, 0, np.zeros(0, dtype=np.int32), np.zeros(0))
+        rows = np.flatnonzero(target > 0)
+        starts = np.arange(0, 2 * len(rows), 2, dtype=np.int32)
+        idx = np.empty(2 * len(rows), dtype=np.int32)
+        idx[0::2] = rows
+        idx[1::2] = G
+        vals = np.empty(2 * len(rows))
+        vals[0::2] = 1.0 / self.size[rows]
+        vals[1::2] = -target[rows]
+        R = h.getNumRow()
+        h.addRows(len(rows), np.zeros(len(rows)), np.full(len(rows), INF), len(idx), starts, idx, vals)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
+        h.setOptionValue("ipm_optimality_tolerance", 1e-10)
+        h.run()
+        y = np.zeros(G)
+        y[rows] = np.clip(-np.array(h.getSolution().row_dual)[R:], 0.0, None)
+        y /= max(float(y @ target), 1e-300)
+        return y, self.bound(y, np.zeros(G, dtype=bool), np.zeros(G))
+
+
+
+
+def _decompose(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels: list[np.ndarray],
+               target: np.ndarray, deadline: Optional[float], report,
+               face: Optional[tuple[np.ndarray, float]] = None) -> tuple[str, float]:
+    """Column generation for panels whose allocation reaches `target` (max t: p >= t * target).
+
+    Returns ("reached", 1.0) when real panels meet the target, ("short", t) when the pricing
+    proves they cannot (the relaxation was not tight), ("time", t) at the deadline."""
+    master = _Master(c, target)
+    face_w, face_lo = None, 0.0
+    if face is not None:
+        face_w, face_lo = face[0] / c.size, face[1] * (1 - FACE_TOL)
+        oracle.restrict(face_w, face_lo)
+    for counts in panels:
+        master.add_panel(counts)
+    size = c.size.astype(float)
+    value = 0.0
+    first = True
+    while True:
+        try:
+            # the first solve always runs to the end: at the time limit it is the guarantee
+            y, z, value = master.solve(None if deadline is None or first else deadline - time.perf_counter())
+        except _TimeUp:
+            return "time", value
+        first = False
+        if value >= 1 - DECOMPOSE_TOL:
+            return "reached", value
+        if deadline is not None and time.perf_counter() > deadline:
+            return "time", value
+        # several panels per master solve: the best for y, then for y steered away from the
+        # members already found (all on the face, each one added only if it beats the cap z)
+        added = 0
+        steer = y.copy()
+        for j in range(PRICINGS):
+            counts, w = oracle.best(steer / size)
+            if counts is None:
+                return "short", value  # no real panel on the face: the relaxation is not tight
+            if counts @ (y / size) > z + 1e-9 and remember(counts):
+                master.add_panel(counts)
+                added += 1
+                for extra in swaps.panels(counts, y / size, z, EXTRA_COLUMNS):
+                    if (face_w is None or extra @ face_w >= face_lo) and remember(extra):
+                        master.add_panel(extra)
+            elif j == 0:
+                return "short", value  # the best panel does not beat the cap: t < 1 is optimal
+            steer = steer * DECAY ** (counts / size)
+        report(value, z)
+
+
+def _initial_panels(c: Compiled, oracle: PanelOracle, rng: np.random.Generator, remember,
+                    panels: list[np.ndarray], initial_rounds: Optional[int], report) -> np.ndarray:
+    """Panels by multiplicative weights, then one per group not yet covered; returns which
+    groups can be on some panel at all (the others get probability 0)."""
+    G, size = c.G, c.size.astype(float)
+    rounds = initial_rounds if initial_rounds is not None else min(G, 60)
+    weight = rng.uniform(0.99, 1.0, G)
+    for r in range(rounds):
+        counts, _ = oracle.best(weight)
+        if counts is None:
+            break
+        if remember(counts):
+            weight *= 0.8 ** (counts / size)
+        else:
+            weight = 0.9 * weight + 0.1
+        weight /= weight.mean()
+        report(0.1 * (r + 1) / max(rounds, 1), "Finding first panels")
+    covered = np.zeros(G, dtype=bool)
+    for p in panels:
+        covered |= p > 0
+    reachable = covered.copy()
+    for g in np.flatnonzero(~covered):
+        if covered[g]:
+            continue
+        w = np.zeros(G)
+        w[g] = 1.0
+        w += 1e-3 * (~covered)  # also pick up other uncovered groups on the way
+        counts, _ = oracle.best(w)
+        if counts is not None and counts[g] > 0:
+            remember(counts)
+            covered |= counts > 0
+            reachable[g] = True
+    return reachable
+
+
+def _repair(A: np.ndarray, v: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray,
+            col_lo: np.ndarray, col_hi: np.ndarray, rng: np.random.Generator) -> Optional[np.ndarray]:
+    """A panel one swap (a person out, another in) from v that meets the given row and column
+    bounds, or None. The walk's previous panel breaks only the newly tight constraint, so a
+    swap usually mends it without a MIP."""
+    av = A @ v
+    bad_rows = (av < row_lo - 1e-9) | (av > row_hi + 1e-9)
+    bad_cols = (v < col_lo - 1e-9) | (v > col_hi + 1e-9)
+    if bad_cols.sum() > 1 or bad_rows.sum() > 2:
+        return None
+    outs = np.flatnonzero((v >= 1) & (v - 1 >= col_lo - 1e-9))
+    if np.any(bad_cols & (v > col_hi)):
+        outs = np.intersect1d(outs, np.flatnonzero(bad_cols))
+    over = np.flatnonzero(bad_rows & (av > row_hi))
+    if len(over):
+        outs = outs[np.all(A[np.ix_(over, outs)] > 0, axis=0)]
+    ins = np.flatnonzero(v + 1 <= col_hi + 1e-9)
+    if bad_cols.any() and np.any(v[bad_cols] < col_lo[bad_cols]):
+        ins = np.intersect1d(ins, np.flatnonzero(bad_cols))
+    under = np.flatnonzero(bad_rows & (av < row_lo))
+    if len(under):
+        ins = ins[np.all(A[np.ix_(under, ins)] > 0, axis=0)]
+    for a in rng.permutation(outs)[:REPAIR_TRIES]:
+        rows = av[:, None] - A[:, [a]] + A[:, ins]
+        ok = np.all((rows >= row_lo[:, None] - 1e-9) & (rows <= row_hi[:, None] + 1e-9), axis=0)
+        ok &= ins != a
+        good = ins[ok]
+        if len(good):
+            b = int(rng.choice(good))
+            new = v.copy()
+            new[a] -= 1
+            new[b] += 1
+            if np.all((new >= col_lo - 1e-9) & (new <= col_hi + 1e-9)):
+                return new
+    return None
+
+
+def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: np.ndarray,
+          rng: np.random.Generator, deadline: Optional[float], report) -> list[np.ndarray]:
+    """Panels for `target` by a walk through the faces of the relaxation (Caratheodory).
+
+    x = target * size is a point of the relaxation. Take a real panel v on the smallest face
+    holding x (a MIP with the tight rows and bounds as equalities), then move x away from v
+    until one more constraint becomes tight: x = a v + (1 - a) x'. Each step shrinks the face,
+    so at most about G steps end at a panel. The panels found are used as columns: if the
+    relaxation's face has no real panel (it is not integral there), the walk stops and column
+    generation finishes from them. Nothing here is trusted: the master LP re-checks it all.
+    """
+    A, lo, hi, ub = relaxation.A, relaxation.row_lo, relaxation.row_hi, relaxation.ub
+    G = c.G
+    x = target * c.size
+    found: list[np.ndarray] = []
+    mass = 1.0
+    cols = np.arange(G, dtype=np.int32)
+    h = oracle.h
+    base_lo = np.where(np.isfinite(lo), lo, -INF)
+    base_hi = np.where(np.isfinite(hi), hi, INF)
+    current_lo, current_hi = base_lo, base_hi
+    previous: Optional[np.ndarray] = None
+    h.setOptionValue("mip_rel_gap", WALK_GAP)  # any panel on the face will do: stop early
+    try:
+        for _ in range(2 * G + 2):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            ax = A @ x
+            scale_lo = np.maximum(1.0, np.abs(np.nan_to_num(lo, posinf=0.0, neginf=0.0)))
+            scale_hi = np.maximum(1.0, np.abs(np.nan_to_num(hi, posinf=0.0, neginf=0.0)))
+            at_lo = np.isfinite(lo) & (np.abs(ax - lo) <= WALK_TOL * scale_lo)
+            at_hi = np.isfinite(hi) & (np.abs(ax - hi) <= WALK_TOL * scale_hi)
+            at_0 = x <= WALK_TOL
+            at_ub = x >= ub - WALK_TOL
+            row_lo = np.where(at_hi, hi, np.where(np.isfinite(lo), lo, -INF))
+            row_hi = np.where(at_lo, lo, np.where(np.isfinite(hi), hi, INF))
+            for r in np.flatnonzero((row_lo != current_lo) | (row_hi != current_hi)):
+                h.changeRowBounds(int(r), float(row_lo[r]), float(row_hi[r]))
+            current_lo, current_hi = row_lo, row_hi
+            col_lo, col_hi = np.where(at_ub, ub, 0.0), np.where(at_0, 0.0, ub)
+            v = None if previous is None else _repair(A, previous, row_lo, row_hi, col_lo, col_hi, rng)
+            if v is None:
+                h.changeColsBounds(G, cols, col_lo, col_hi)
+                v, _ = oracle.best(rng.random(G))
+                if v is None:
+                    break  # no real panel on this face
+            else:
+                check_panel(c, v)
+            previous = v
+            found.append(v)
+            d = x - v
+            if np.abs(d).max() <= WALK_TOL:
+                mass = 0.0
+                break
+            ad = A @ d
+            free_row = ~(at_lo | at_hi)
+            steps = [np.inf]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                m = free_row & (ad > 1e-12) & np.isfinite(hi)
+                steps.append(((hi - ax)[m] / ad[m]).min(initial=np.inf))
+                m = free_row & (ad < -1e-12) & np.isfinite(lo)
+                steps.append(((lo - ax)[m] / ad[m]).min(initial=np.inf))
+                m = ~at_ub & (d > 1e-12)
+                steps.append(((ub - x)[m] / d[m]).min(initial=np.inf))
+                m = ~at_0 & (d < -1e-12)
+                steps.append(((-x)[m] / d[m]).min(initial=np.inf))
+            theta = float(min(steps))
+            if theta < 0:
+                break  # rounding left x outside the relaxation: column generation goes on from here
+            if not np.isfinite(theta):
+                break
+            mass *= 1.0 / (1.0 + theta)
+            x = np.clip(x + theta * d, 0.0, ub)
+            report(1.0 - mass)
+    finally:
+        for r in np.flatnonzero((base_lo != current_lo) | (base_hi != current_hi)):
+            h.changeRowBounds(int(r), float(base_lo[r]), float(base_hi[r]))
+        h.setOptionValue("mip_rel_gap", 1e-7)
+        h.changeColsBounds(G, cols, np.zeros(G), c.size.astype(float))
+    return found
 
 
 def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
@@ -156,6 +554,8 @@ def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
     h = new_highs()
     h.addCols(P + 1, np.concatenate([np.zeros(P), [1.0]]), np.zeros(P + 1), np.full(P + 1, INF),
               0, np.zeros(P + 1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(option, 1e-10)
     h.addRow(1.0, 1.0, P, np.arange(P, dtype=np.int32), np.ones(P))
     M = np.array(panels, dtype=float) / c.size  # (P, G) shares
     for g in np.flatnonzero(reachable):
@@ -193,6 +593,17 @@ def _certify(oracle: PanelOracle, y: np.ndarray, size: np.ndarray, fixed: np.nda
     return max(gap, GAP_FLOOR), counts
 
 
+def _monotone(progress: Optional[Progress]) -> Progress:
+    """The progress callback, never going backwards (the fallback restarts its own scale)."""
+    top = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        top[0] = max(top[0], min(float(fraction), 1.0))
+        if progress is not None:
+            progress(top[0], message)
+    return report
+
+
 def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optional[Progress] = None,
             seed: int = 0, initial_rounds: Optional[int] = None,
             compiled: Optional[Compiled] = None, method_name: str = "leximin",
@@ -206,7 +617,7 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
     """
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
-    report = progress or (lambda fraction, message: None)
+    report = _monotone(progress)
     c = compiled or compile_instance(instance)
     feas = check_feasibility(instance, c)
     if not feas.feasible:
@@ -226,48 +637,59 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
         panels.append(counts)
         return True
 
-    # 1. initial panels by multiplicative weights (per-person weights, shared in a group)
-    rounds = initial_rounds if initial_rounds is not None else min(G, 60)
-    weight = rng.uniform(0.99, 1.0, G)
-    for r in range(rounds):
-        counts, _ = oracle.best(weight)
-        if counts is None:
-            break
-        if remember(counts):
-            weight *= 0.8 ** (counts / size)
-        else:
-            weight = 0.9 * weight + 0.1
-        weight /= weight.mean()
-        report(0.1 * (r + 1) / max(rounds, 1), "Finding first panels")
-    covered = np.zeros(G, dtype=bool)
-    for p in panels:
-        covered |= p > 0
-    reachable = covered.copy()
-    for g in np.flatnonzero(~covered):
-        if covered[g]:
-            continue
-        w = np.zeros(G)
-        w[g] = 1.0
-        w += 1e-3 * (~covered)  # also pick up other uncovered groups on the way
-        counts, _ = oracle.best(w)
-        if counts is not None and counts[g] > 0:
-            remember(counts)
-            covered |= counts > 0
-            reachable[g] = True
     notes: list[str] = []
+
+    # 1. the leximin of the LP relaxation: an upper bound, found level by level in milliseconds
+    def level_report(level: int, value: float, fixed_people: int) -> None:
+        report(0.2 * fixed_people / c.n, f"Level {level}: minimum {value:.4f}, {fixed_people} of {c.n} people fixed")
+
+    relaxation = _Relaxation(c, np.ones(G, dtype=bool))
+    target, relaxed_levels = relaxation.leximin(np.ones(G, dtype=bool), levels, level_report)
+
+    # 2. real panels that reach it: then it is the true leximin, every level proven
+    def walk_report(share: float) -> None:
+        report(0.2 + 0.7 * share, f"{relaxed_levels} levels proven; panels for {100 * share:.1f}% of the lottery")
+
+    for counts in _walk(c, oracle, relaxation, target, rng, deadline, walk_report):
+        remember(counts)
+
+    def decompose_report(value: float, bound: float) -> None:
+        report(0.9 + 0.05 * max(0.0, value), f"{relaxed_levels} levels proven; panels reach "
+                                              f"{100 * max(0.0, value):.2f}% of every share")
+
+    try:
+        status, reached = _decompose(c, oracle, swaps, remember, panels, target, deadline, decompose_report,
+                                     relaxation.face(target))
+    finally:
+        oracle.restrict(None, 0.0)
+    reachable = target > 0
+    fixed = np.zeros(G, dtype=bool)
+    p_fixed = np.zeros(G)
+    level = 0
+    optimal = True
+    if status == "reached":
+        p_fixed = target.copy()
+        fixed[:] = True
+        level = relaxed_levels
+    elif status == "time":
+        optimal = False
+        p_fixed = target * max(reached, 0.0)
+        fixed[:] = True
+        level = relaxed_levels
+        notes.append(f"Stopped at the time limit: everyone has at least {100 * max(reached, 0.0):.1f}% "
+                     "of their leximin probability.")
+    else:
+        reachable = _initial_panels(c, oracle, rng, remember, panels, initial_rounds, report)
+        fixed = ~reachable
     unreachable = int(size[~reachable].sum())
     if unreachable:
         notes.append(f"{unreachable} people cannot be on any panel that meets the quotas; "
                      "their probability is 0.")
-
-    # 2. column generation, level by level
-    fixed = ~reachable
-    p_fixed = np.zeros(G)
-    master = _Master(c, ~fixed)
-    for counts in panels:
-        master.add_panel(counts)
-    level = 0
-    optimal = True
+    # 4. otherwise (the relaxation was not tight): column generation, level by level
+    master = _Master(c, (~fixed).astype(float))
+    if not fixed.all():
+        for counts in panels:
+            master.add_panel(counts)
     last_value = 0.0
     relaxed = 0.0  # how far the fixed levels were lowered after an unbounded master
     last_fraction = 0.1
@@ -338,7 +760,7 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
                 level_start_gap = max(gap, 1e-9)
             done_share = (size[fixed].sum() + free_people * max(0.0, 1 - gap / level_start_gap) ** 2) / c.n
             last_fraction = max(last_fraction, 0.1 + 0.85 * done_share)
-            report(min(last_fraction, 0.95), f"Level {level}: minimum {value:.4f}, gap {gap:.2e}")
+            report(min(last_fraction, 0.95), f"Refining level {level}: minimum {value:.4f}, gap {gap:.2e}")
             if gap <= EPS:
                 # A near-optimal dual y only proves that group g cannot exceed the level by
                 # more than (D(y) - value) / y_g, where D(y) is y's exact dual bound. So price

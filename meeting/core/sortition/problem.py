@@ -8,6 +8,8 @@ This is exact, and it shrinks large pools (n=2000 with 2 categories has 3 groups
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional
 
 import highspy
 import numpy as np
@@ -34,6 +36,14 @@ class Compiled:
     @property
     def G(self) -> int:
         return len(self.groups)
+
+    @cached_property
+    def household_of(self) -> np.ndarray:
+        """(G,) the household index of each group, -1 for none."""
+        out = np.full(self.G, -1)
+        for h, groups in enumerate(self.households):
+            out[groups] = h
+        return out
 
 
 def compile_instance(instance: Instance) -> Compiled:
@@ -177,6 +187,7 @@ class PanelOracle:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.h = h
         self.solves = 0
+        self.face_row: Optional[int] = None
 
     def best(self, weights: np.ndarray) -> tuple[np.ndarray | None, float]:
         """Return (group counts, weight) of the heaviest feasible panel, or (None, -inf)."""
@@ -193,6 +204,21 @@ class PanelOracle:
         check_panel(self.c, counts)
         return counts, float(counts @ weights)
 
+    def restrict(self, weights: Optional[np.ndarray], lower: float) -> None:
+        """Keep to panels whose `weights`-weight is at least `lower` (None: lift it again)."""
+        if self.face_row is not None:
+            self.h.deleteRows(1, np.array([self.face_row], dtype=np.int32))
+            self.face_row = None
+        if weights is not None:
+            nz = np.flatnonzero(weights).astype(np.int32)
+            self.face_row = self.h.getNumRow()
+            self.h.addRow(lower, INF, len(nz), nz, np.asarray(weights, dtype=float)[nz])
+
+    def dual_bound(self) -> float:
+        """An upper bound on the weight of any panel, from the last solve's MIP dual bound."""
+        bound = float(self.h.getInfo().mip_dual_bound)
+        return bound if np.isfinite(bound) else -np.inf
+
     def set_bounds(self, g: int, lower: float, upper: float) -> None:
         self.h.changeColBounds(g, lower, upper)
 
@@ -206,8 +232,9 @@ def check_panel(c: Compiled, counts: np.ndarray) -> None:
     per_quota = c.gm @ counts
     if np.any(per_quota < c.lo - 1e-9) or np.any(per_quota > c.hi + 1e-9):
         raise SolverError("The solver returned a panel that breaks a quota.")
-    for hh in c.households:
-        if counts[hh].sum() > 1:
+    if c.households:
+        on = c.household_of >= 0
+        if np.bincount(c.household_of[on], weights=counts[on], minlength=1).max() > 1:
             raise SolverError("The solver returned a panel with two people of one household.")
 
 
