@@ -9,7 +9,7 @@ import threading
 from flask import current_app
 
 from meeting.extensions import socketio
-from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event
+from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event, hold_meeting
 
 
 def emit_events(events: list[Event]) -> None:
@@ -52,6 +52,7 @@ class TallyCoalescer:
         kind, meeting_id = key
         with app.app_context():
             try:
+                hold_meeting(meeting_id)  # several processes publish: newest counts, highest seq
                 events = TALLY_PUBLISHERS[kind](meeting_id, item_ids)
             except Exception:
                 # Keep the batch: the next change retries it rather than losing these tallies.

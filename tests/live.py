@@ -52,7 +52,7 @@ class PostgresDatabase:
 
 class LiveServer:
     def __init__(self, tmp_path: Path, *, database_url: str | None = None, redis_url: str | None = None,
-                 mode: str = "gevent", extra_env: dict | None = None, name: str = "server"):
+                 mode: str = "gevent", extra_env: dict | None = None, name: str = "server", migrate: bool = True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp_path = tmp_path
@@ -69,7 +69,8 @@ class LiveServer:
         self.env.update(extra_env or {})
         self.process = None
         self.log = tmp_path / f"{name}.log"
-        self.cli("db", "upgrade")
+        if migrate:  # False for a second process on a database that is already migrated
+            self.cli("db", "upgrade")
 
     def cli(self, *args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "meeting", *args], cwd=PROJECT, env=self.env,
@@ -343,7 +344,7 @@ class ReliablePhone:
         self.buffer: list | None = None
         self.generation = 0  # connections so far
         self.snapshots = 0
-        self.stats = {"retry_acks": 0, "resent": 0, "reconnects": 0, "resync_notices": 0}
+        self.stats = {"retry_acks": 0, "resent": 0, "ack_timeouts": 0, "reconnects": 0, "resync_notices": 0}
         self.mine: dict = {"votes": {}, "ballots": {}}
         self.received: list[tuple[str, dict]] = []
         self.closed = False
@@ -458,6 +459,8 @@ class ReliablePhone:
             if connected and due:
                 if sent_in is not None:
                     self.stats["resent"] += 1
+                    if sent_in == self.generation and not retry_now.is_set():
+                        self.stats["ack_timeouts"] += 1  # connected, yet no answer within ACK_WAIT
                 if retry_now.is_set():
                     retry_now.clear()
                     time.sleep(0.2 + random.random() * 0.3)  # as realtime.js: wait a moment, resend
@@ -585,14 +588,14 @@ class VotingFloor:
                 self.refused.append(ack)
         return ack
 
-    def vote(self, operations: int | None = None, until: float | None = None, pause: tuple = (0.0, 0.05)):
-        """Every phone votes `operations` times (or until the monotonic time `until`); return when done."""
+    def vote(self, operations: int | None = None, stop: threading.Event | None = None, pause: tuple = (0.0, 0.05)):
+        """Start every phone voting `operations` times (or until `stop` is set); return (threads, errors)."""
         errors: list = []
 
         def run(phone):
             done = 0
             try:
-                while (operations is None or done < operations) and (until is None or time.monotonic() < until):
+                while (operations is None or done < operations) and not (stop and stop.is_set()):
                     self.one_operation(phone)
                     done += 1
                     time.sleep(random.uniform(*pause))
@@ -630,6 +633,7 @@ class VotingFloor:
         tallies, options = self.expected_counts()
         staff = self.staff.fresh_snapshot()
         shown = {i["id"]: i["tally"] for t in staff["tables"] for i in t["ideas"]}
+        tallies = {i: tallies.get(i, {"agree": 0, "disagree": 0, "pass": 0}) for i in shown | tallies}
         if shown != tallies:
             problems.append(f"tallies {shown} != acknowledged votes {tallies}")
         results = next(p for p in staff["polls"] if p["id"] == self.poll_id)["results"]
@@ -638,7 +642,10 @@ class VotingFloor:
             problems.append(f"poll results {counted} ({results['ballots']} ballots) != acknowledged {options}")
         stale = converged(self.phones)
         if stale:
-            problems.append(f"{len(stale)} phones' views differ from a fresh snapshot")
+            mine, fresh = stale[0].view.state(), view_of(stale[0].fresh_snapshot())
+            diff = {part: {k: (mine[part].get(k), fresh[part].get(k)) for k in mine[part].keys() | fresh[part].keys()
+                           if mine[part].get(k) != fresh[part].get(k)} for part in fresh}
+            problems.append(f"{len(stale)} phones' views differ from a fresh snapshot, e.g. (view, fresh): {diff}")
         return problems
 
     def close(self):

@@ -10,6 +10,7 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from meeting.broadcast import dispatch
 from meeting.extensions import db, socketio
 from meeting.models import Meeting
+from meeting.realtime.errors import answer_failure
 from meeting.services import ideas, meetings, ops, presence, staff
 from meeting.services.errors import ServiceError
 from meeting.services.events import meeting_stream, staff_stream, table_stream
@@ -30,6 +31,8 @@ class Principal:
 
 # Who each connection is; a connection lives in one worker, so a local map is enough.
 principals: dict[str, Principal] = {}
+
+socketio.on_error_default(answer_failure)
 
 
 @socketio.on("connect")

@@ -16,6 +16,9 @@ MESSAGES = {
     "invitation_used": _l("This invitation has already been used on another phone. Please ask the staff for help."),
     "nickname_invalid": _l("Please choose a nickname of 1 to 20 characters."),
     "op_id": _l("The request was not understood. Please reload the page."),
+    # Unexpected failures (meeting/realtime/errors.py): "retry" is resent by the client itself.
+    "retry": _l("The server is busy for a moment. Your answer will be sent again automatically."),
+    "server": _l("Something went wrong on the server. Please try again."),
     # Polls (staff)
     "poll_kind": _l("Please choose the kind of poll."),
     "poll_question": _l("Please write the question (at most %(max)s characters)."),
