@@ -5,7 +5,7 @@ import importlib
 from flask import Flask
 
 # Modules that define a click command of the same name; optional ones may be absent.
-COMMANDS = ("demo", "staff", "select", "analyze", "run_draw", "purge")
+COMMANDS = ("demo", "staff", "select", "analyze", "run_draw", "purge", "backup")
 
 
 def register_commands(app: Flask) -> None:
