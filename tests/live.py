@@ -650,3 +650,71 @@ class VotingFloor:
 
     def close(self):
         close_all(self.phones + [self.staff])
+
+
+class Cable:
+    """A phone's network: a TCP proxy in front of a server that can be unplugged and plugged in.
+
+    Unplugged, the phone's connections are closed and new ones refused (as when a phone loses its
+    network, the phone notices at once); the server's side of each connection stays open and
+    silent, so the server notices only by its own ping timeout, as with a phone that vanished.
+    """
+
+    def __init__(self, target_port: int):
+        self.port = free_port()
+        self.target = target_port
+        self.pairs: list[tuple[socket.socket, socket.socket]] = []
+        self.lock = threading.Lock()
+        self.listener = None
+        self.plug()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def plug(self):
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                phone, _ = listener.accept()
+            except OSError:
+                return  # unplugged
+            server = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.pairs.append((phone, server))
+            threading.Thread(target=self._pump, args=(phone, server), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, phone), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def unplug(self):
+        self.listener.close()
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for phone, _server in pairs:
+            with contextlib.suppress(OSError):
+                phone.shutdown(socket.SHUT_RDWR)  # wakes the pump blocked in recv(); close() alone would not
+                phone.close()
+        self.silent = [server for _, server in pairs]
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for sock in [s for pair in pairs for s in pair] + getattr(self, "silent", []):
+            with contextlib.suppress(OSError):
+                sock.close()
