@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: install install-dev run test bench demo translations browser lint clean
+.PHONY: install install-dev run test bench soak demo translations browser lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: install .venv-reference/.installed
 	$(BIN)/pip install -q -r requirements-bench.txt
 	SORTITION_REFERENCE_PYTHON=.venv-reference/bin/python $(BIN)/python bench/sortition.py
 	$(BIN)/python bench/opinion.py
+
+# Slow (10 minutes, 300 phones, the server killed every 2 minutes); not part of `make test`.
+soak: install-dev
+	$(BIN)/python bench/soak.py
 
 demo: install
 	$(BIN)/python -m meeting db upgrade

@@ -1,5 +1,6 @@
 """A real server process (gevent mode, as `make run` starts it) and real clients for it."""
 
+import collections
 import contextlib
 import json
 import os
@@ -346,7 +347,7 @@ class ReliablePhone:
         self.snapshots = 0
         self.stats = {"retry_acks": 0, "resent": 0, "ack_timeouts": 0, "reconnects": 0, "resync_notices": 0}
         self.mine: dict = {"votes": {}, "ballots": {}}
-        self.received: list[tuple[str, dict]] = []
+        self.received: collections.deque = collections.deque(maxlen=5000)  # the latest broadcasts
         self.closed = False
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
         self.client = socketio.Client(reconnection=True, reconnection_attempts=0, reconnection_delay=0.3,
