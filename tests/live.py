@@ -557,7 +557,8 @@ class VotingFloor:
         assert self.staff.call("open_poll", {"poll_id": self.poll_id})["ok"]
         people = demo["participants"]
         with ThreadPoolExecutor(max_workers=16) as pool:
-            sessions = list(pool.map(lambda p: join_over_http(p["join_url"], f"p{p['number']}"), people))
+            self.sessions = sessions = list(pool.map(lambda p: join_over_http(p["join_url"], f"p{p['number']}"),
+                                                     people))
             self.phones = list(pool.map(lambda i: ReliablePhone(servers[i % len(servers)].url, sessions[i]),
                                         range(len(sessions))))
             snaps = list(pool.map(lambda ph: ph.fresh_snapshot(), self.phones))

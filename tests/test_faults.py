@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.live import LiveServer, PostgresDatabase, PostgresServer, RedisServer, VotingFloor, staff_login
+from tests.live import LiveServer, PostgresDatabase, PostgresServer, RedisServer, ReliablePhone, VotingFloor, staff_login
 
 pytestmark = pytest.mark.live
 
@@ -66,8 +66,18 @@ def test_postgresql_restart_mid_burst_gets_retry_answers_and_loses_nothing(tmp_p
         deadline = time.monotonic() + 30
         while phone_totals(floor)["retry_acks"] < 30 and time.monotonic() < deadline:
             time.sleep(0.05)
+        # A phone that opens a second connection now is refused with "retry", and tries again.
+        late: list = []
+        opening = threading.Thread(target=lambda: late.append(ReliablePhone(server.url, floor.sessions[0])))
+        opening.start()
+        deadline = time.monotonic() + 30
+        while "event connect: database unavailable" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
         acks_while_down = floor.acks
         postgres.start()  # the same server, not restarted: it must reconnect by itself
+        opening.join(60)
+        assert late and late[0].fresh_snapshot()["me"]["id"] == floor.pid[id(floor.phones[0])]
+        late[0].close()
         finish(threads, errors)
         totals = phone_totals(floor)
         assert totals["retry_acks"] >= 30  # answered, and answered "send again"

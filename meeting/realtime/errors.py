@@ -13,25 +13,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError
 
 from meeting.extensions import db
-from meeting.services.errors import ServiceError
-
-# SQLite's transient OperationalErrors; others ("no such table") will not pass by retrying.
-SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error")
-
-
-def retryable(exc: BaseException) -> bool:
-    """Whether the database failed in a way a resend of the same operation may get past."""
-    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
-        return True
-    if not isinstance(exc, sa_exc.DBAPIError):
-        return False
-    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
-        return True
-    if isinstance(exc, sa_exc.OperationalError):
-        if type(exc.orig).__module__.startswith("sqlite3"):
-            return any(text in str(exc.orig).lower() for text in SQLITE_TRANSIENT)
-        return True  # psycopg: cannot connect, server shutting down or starting up, connection lost
-    return False
+from meeting.services.errors import ServiceError, retryable
 
 
 def retry_ack(exc: BaseException) -> dict | None:

@@ -1,5 +1,6 @@
 """Errors a user can cause, with a stable code and a message in the user's language."""
 
+import sqlalchemy.exc as sa_exc
 from flask_babel import lazy_gettext as _l
 
 MESSAGES = {
@@ -67,3 +68,22 @@ class ServiceError(Exception):
 
     def as_ack(self) -> dict:
         return {"ok": False, "error": self.code, "message": self.message}
+
+
+# SQLite's transient OperationalErrors; others ("no such table") will not pass by retrying.
+SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error")
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether the database failed in a way a resend of the same operation may get past."""
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        if type(exc.orig).__module__.startswith("sqlite3"):
+            return any(text in str(exc.orig).lower() for text in SQLITE_TRANSIENT)
+        return True  # psycopg: cannot connect, server shutting down or starting up, connection lost
+    return False
