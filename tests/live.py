@@ -349,22 +349,45 @@ class ReliablePhone:
         self.mine: dict = {"votes": {}, "ballots": {}}
         self.received: collections.deque = collections.deque(maxlen=5000)  # the latest broadcasts
         self.closed = False
-        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-        self.client = socketio.Client(reconnection=True, reconnection_attempts=0, reconnection_delay=0.3,
-                                      reconnection_delay_max=2, randomization_factor=0.5)
+        self.reconnecting = False
+        self.headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in http.cookies)}
+        self.auth = auth
+        # Reconnecting is ours, not python-socketio's: its reconnect waits only 1 s for the
+        # namespace handshake, which a server just restarted under hundreds of phones exceeds,
+        # while a browser waits for it.
+        self.client = socketio.Client(reconnection=False)
         self.client.on("connect", self._connected)
+        self.client.on("disconnect", lambda *_: self._lost())
         self.client.on("resync", lambda *_: self._notice())
         self.client.on("*", self._broadcast)
-        deadline = time.monotonic() + 30
-        while True:  # the first connect too may meet a server that is restarting
+        self._connect(deadline=time.monotonic() + 30)  # the first connect too may meet a restarting server
+
+    def _connect(self, deadline: float | None = None):
+        delay = 0.3
+        while not self.closed:
             try:
-                self.client.connect(url, headers={"Cookie": cookie}, auth=auth, transports=["websocket"],
+                self.client.connect(self.url, headers=self.headers, auth=self.auth, transports=["websocket"],
                                     wait_timeout=10)
-                break
+                return
             except socketio.exceptions.ConnectionError:
-                if time.monotonic() > deadline:
+                if deadline and time.monotonic() > deadline:
                     raise
-                time.sleep(0.5)
+            time.sleep(delay * random.uniform(0.5, 1.5))  # spread, as socket.io-client does
+            delay = min(delay * 2, 2.0)
+
+    def _lost(self):
+        with self.lock:
+            if self.closed or self.reconnecting:
+                return
+            self.reconnecting = True
+
+        def again():
+            try:
+                self._connect()
+            finally:
+                self.reconnecting = False
+
+        threading.Thread(target=again, daemon=True).start()
 
     # ---- connection and snapshots
 
