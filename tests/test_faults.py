@@ -12,7 +12,7 @@ import pytest
 
 from tests.live import LiveServer, PostgresDatabase, PostgresServer, RedisServer, ReliablePhone, VotingFloor, staff_login
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.faults]
 
 
 def wait_for_acks(floor: VotingFloor, count: int, timeout: float = 60.0) -> None:
@@ -59,9 +59,9 @@ def test_postgresql_restart_mid_burst_gets_retry_answers_and_loses_nothing(tmp_p
     server = LiveServer(tmp_path, database_url=postgres.url).start()
     floor = None
     try:
-        floor = VotingFloor([server], participants=30, tables=3)
-        threads, errors = floor.vote(operations=20, pause=(0.02, 0.1))
-        wait_for_acks(floor, 120)
+        floor = VotingFloor([server], participants=20, tables=2)
+        threads, errors = floor.vote(operations=15, pause=(0.02, 0.1))
+        wait_for_acks(floor, 100)
         postgres.stop("fast")  # every connection of the pool dies; new ones are refused
         deadline = time.monotonic() + 30
         while phone_totals(floor)["retry_acks"] < 30 and time.monotonic() < deadline:
@@ -83,7 +83,7 @@ def test_postgresql_restart_mid_burst_gets_retry_answers_and_loses_nothing(tmp_p
         assert totals["retry_acks"] >= 30  # answered, and answered "send again"
         print(f"postgresql restart: {totals}")
         assert floor.refused == []
-        assert floor.acks == 30 * 20 > acks_while_down
+        assert floor.acks == 20 * 15 > acks_while_down
         assert server.process.poll() is None
         assert floor.check(postgres.url) == []
         log = server.log.read_text()

@@ -23,11 +23,12 @@ def tallies_from(votes: dict) -> dict:
 
 
 @pytest.mark.live
+@pytest.mark.faults
 def test_backup_while_phones_vote_is_whole_and_reproduces_the_tallies(tmp_path):
     server = LiveServer(tmp_path).start()
     floor = None
     try:
-        floor = VotingFloor([server], participants=12, tables=2)
+        floor = VotingFloor([server], participants=8, tables=2)
         stop = threading.Event()
         threads, errors = floor.vote(stop=stop, pause=(0.0, 0.02))
         copies = []

@@ -14,7 +14,7 @@ import pytest
 from tests.browser import chromium, phone
 from tests.live import Cable, LiveServer, Phone, join_over_http, staff_login
 
-pytestmark = [pytest.mark.browser, pytest.mark.live]
+pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.faults]
 
 OFFLINE_SECONDS = float(os.environ.get("MEETING_FAULT_OFFLINE_SECONDS", "5"))
 
