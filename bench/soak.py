@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     numbers: dict = {"participants": args.participants, "tables": args.tables, "minutes": args.minutes,
                      "kill_every_s": args.kill_every, "folder": str(folder)}
     try:
-        floor = VotingFloor([server], participants=args.participants, tables=args.tables)
+        # Phones never give up on an answer, as the browser does not (patience: 20 minutes).
+        floor = VotingFloor([server], participants=args.participants, tables=args.tables, patience=1200)
         numbers["setup_s"] = round(time.monotonic() - started, 1)
         print(f"{args.participants} phones connected in {numbers['setup_s']} s; voting for {args.minutes} min",
               flush=True)
@@ -74,8 +75,8 @@ def main(argv=None) -> int:
                       flush=True)
                 next_kill += args.kill_every
         stop.set()
-        for thread in threads:
-            thread.join(120)
+        for thread in threads:  # each phone finishes the operation it is waiting for
+            thread.join(1200)
         voting_s = time.monotonic() - begin
         totals = {k: sum(p.stats[k] for p in floor.phones) for k in floor.phones[0].stats}
         problems = floor.check(server.env["DATABASE_URL"])

@@ -563,11 +563,15 @@ class VotingFloor:
 
     OPTIONS = ["公園", "図書館", "バス", "広場"]
 
-    def __init__(self, servers: list, participants: int, tables: int, ideas_per_table: int = 2, seed: int = 1):
+    def __init__(self, servers: list, participants: int, tables: int, ideas_per_table: int = 2, seed: int = 1,
+                 patience: float = 90.0):
         from concurrent.futures import ThreadPoolExecutor
 
         self.servers = servers
         self.random = random.Random(seed)
+        # How long a phone waits for an answer before giving up (a browser never does: an
+        # operation given up on may still land, and the check cannot know which way it went).
+        self.patience = patience
         demo = servers[0].demo(participants=participants, tables=tables)
         self.meeting_id = demo["meeting_id"]
         facilitator = demo["facilitator"]
@@ -602,10 +606,11 @@ class VotingFloor:
         rnd = self.random
         if rnd.random() < 0.5:
             ack = phone.call("vote", {"idea_id": rnd.choice(self.ideas[self.table_of[id(phone)]]),
-                                      "value": rnd.choice(["agree", "disagree", "pass"])})
+                                      "value": rnd.choice(["agree", "disagree", "pass"])}, timeout=self.patience)
         else:
             ack = phone.call("cast_ballot", {"poll_id": self.poll_id,
-                                             "ballot": {"option": f"o{rnd.randrange(len(self.OPTIONS)) + 1}"}})
+                                             "ballot": {"option": f"o{rnd.randrange(len(self.OPTIONS)) + 1}"}},
+                             timeout=self.patience)
         with self._count:
             if ack.get("ok"):
                 self.acks += 1
