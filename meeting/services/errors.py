@@ -19,7 +19,7 @@ MESSAGES = {
     "op_id": _l("The request was not understood. Please reload the page."),
     # Unexpected failures (meeting/realtime/errors.py): "retry" is resent by the client itself.
     "retry": _l("The server is busy for a moment. Your answer will be sent again automatically."),
-    "server": _l("Something went wrong on the server. Please try again."),
+    "server": _l("Something went wrong on the server. Please try again in a moment."),
     # Polls (staff)
     "poll_kind": _l("Please choose the kind of poll."),
     "poll_question": _l("Please write the question (at most %(max)s characters)."),
