@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= $(or $(MEETING_PORT),5000)
 BASE_URL = $(or $(MEETING_BASE_URL),http://127.0.0.1:$(PORT))
 
-.PHONY: install install-dev run test bench demo translations browser lint clean
+.PHONY: install install-dev run test bench soak demo translations browser lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
 	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils >/dev/null; \
 	fi
+	@# The fault tests start (and stop) a redis-server and a PostgreSQL cluster of their own.
+	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql >/dev/null; \
+	fi
 
 run: install
 	$(BIN)/python -m meeting db upgrade
@@ -62,6 +66,10 @@ bench: install .venv-reference/.installed
 	$(BIN)/python bench/opinion.py
 	$(BIN)/python bench/similarity.py
 	$(BIN)/python bench/seating.py
+
+# Slow (10 minutes, 300 phones, the server killed every 2 minutes); not part of `make test`.
+soak: install-dev
+	$(BIN)/python bench/soak.py
 
 demo: install
 	$(BIN)/python -m meeting db upgrade

@@ -10,6 +10,7 @@ from meeting import realtime  # noqa: F401,E402
 from meeting.config import PROJECT_DIR, build_config
 from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from meeting.realtime import wire
+from meeting.realtime.queue import ResilientRedisManager
 
 LANGUAGES = ("ja", "en")
 
@@ -55,10 +56,13 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     origins = app.config["ALLOWED_ORIGINS"]
+    # Several processes share rooms through Redis, with a manager that rides out its outages.
+    queue = {"client_manager": ResilientRedisManager(app.config["REDIS_URL"])} if app.config["REDIS_URL"] else {}
     socketio.init_app(
         app,
         async_mode=app.config["MEETING_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
+        **queue,
         # None means same-origin only; a list replaces that, so the base URL is always in it.
         cors_allowed_origins=(origins + [app.config["BASE_URL"]]) if origins else None,
         manage_session=True,

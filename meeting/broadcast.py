@@ -9,6 +9,7 @@ import threading
 from flask import current_app
 
 from meeting.extensions import socketio
+from meeting.services.errors import retryable
 from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event
 
 
@@ -53,9 +54,13 @@ class TallyCoalescer:
         with app.app_context():
             try:
                 events = TALLY_PUBLISHERS[kind](meeting_id, item_ids)
-            except Exception:
+            except Exception as exc:
                 # Keep the batch: the next change retries it rather than losing these tallies.
-                app.logger.exception("publishing %s tallies of meeting %s failed", kind, meeting_id)
+                if retryable(exc):
+                    app.logger.warning("publishing %s tallies of meeting %s: database unavailable, retrying",
+                                       kind, meeting_id)
+                else:
+                    app.logger.exception("publishing %s tallies of meeting %s failed", kind, meeting_id)
                 self.mark({Dirty(kind, meeting_id, i) for i in item_ids})
                 return
             emit_events(events)

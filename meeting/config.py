@@ -57,6 +57,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "POLL_CLOCK_INTERVAL": float(env.get("MEETING_POLL_CLOCK_INTERVAL", "1.0")),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # While Redis is away, limits count in this process's memory instead of failing the request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # Seconds after which LEXIMIN stops refining a panel draw (the minimum stays guaranteed).
         "PANEL_TIME_LIMIT": float(env.get("MEETING_PANEL_TIME_LIMIT", "120")),
         "CODE_RATE_LIMIT": env.get("MEETING_CODE_RATE_LIMIT", "30 per minute;300 per hour"),
@@ -90,5 +92,9 @@ def build_config(overrides: dict | None = None) -> dict:
     if uri.startswith("sqlite"):
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
-        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        # A restarted server's dead connections are replaced at checkout (pre-ping); a server that
+        # is unreachable fails within seconds (connect_timeout, pool_timeout), so the client gets
+        # a "retry" answer and resends instead of waiting (meeting/realtime/errors.py).
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_timeout": 10,
+                                                     "connect_args": {"connect_timeout": 5}})
     return cfg

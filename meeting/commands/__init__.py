@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 # Modules that define a click command of the same name; optional ones may be absent.
-COMMANDS = ("demo", "staff", "select", "analyze", "run_draw", "purge", "purge_ops", "report")
+COMMANDS = ("demo", "staff", "select", "analyze", "run_draw", "purge", "purge_ops", "report", "backup")
 
 UNMIGRATED = "Error: the database has no up-to-date schema; run `python -m meeting db upgrade` first."
 

@@ -10,6 +10,7 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from meeting.broadcast import dispatch
 from meeting.extensions import db, socketio
 from meeting.models import Meeting
+from meeting.realtime.errors import answer_failure
 from meeting.realtime.wire import MALFORMED
 from meeting.services import ideas, meetings, ops, presence, staff, validate
 from meeting.services.errors import ServiceError
@@ -31,6 +32,8 @@ class Principal:
 
 # Who each connection is; a connection lives in one worker, so a local map is enough.
 principals: dict[str, Principal] = {}
+
+socketio.on_error_default(answer_failure)
 
 
 @socketio.on("connect")
@@ -152,17 +155,6 @@ def _staff(who: Principal):
 def malformed_frame(*_args):
     """A frame the decoder could not take (see realtime/wire.py): refuse it, quietly."""
     return ServiceError("bad_request").as_ack()
-
-
-@socketio.on_error_default
-def server_error(_error):
-    """Any unexpected failure: roll back, log it once, and still answer (or refuse to connect)."""
-    db.session.rollback()
-    event = (getattr(request, "event", None) or {}).get("message")
-    current_app.logger.exception("Socket.IO event %r failed", event)
-    if event == "connect":
-        return False
-    return ServiceError("server").as_ack()
 
 
 @socketio.on("snapshot")

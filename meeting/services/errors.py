@@ -1,5 +1,6 @@
 """Errors a user can cause, with a stable code and a message in the user's language."""
 
+import sqlalchemy.exc as sa_exc
 from flask_babel import lazy_gettext as _l
 
 MESSAGES = {
@@ -18,6 +19,8 @@ MESSAGES = {
     "invitation_used": _l("This invitation has already been used on another phone. Please ask the staff for help."),
     "nickname_invalid": _l("Please choose a nickname of 1 to 20 characters."),
     "op_id": _l("The request was not understood. Please reload the page."),
+    # Unexpected failures (meeting/realtime/errors.py): "retry" is resent by the client itself.
+    "retry": _l("The server is busy for a moment. Your answer will be sent again automatically."),
     "server": _l("Something went wrong on the server. Please try again in a moment."),
     "login_email": _l("Please enter your e-mail address."),
     "login_password": _l("Please enter your password (at most %(max)s characters)."),
@@ -99,3 +102,22 @@ class ServiceError(Exception):
 
     def as_ack(self) -> dict:
         return {"ok": False, "error": self.code, "message": self.message}
+
+
+# SQLite's transient OperationalErrors; others ("no such table") will not pass by retrying.
+SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error")
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether the database failed in a way a resend of the same operation may get past."""
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        if type(exc.orig).__module__.startswith("sqlite3"):
+            return any(text in str(exc.orig).lower() for text in SQLITE_TRANSIENT)
+        return True  # psycopg: cannot connect, server shutting down or starting up, connection lost
+    return False

@@ -92,6 +92,16 @@ def stamp(meeting_id: int, events: list[Event]) -> None:
         stream.last_seq = event.seq
 
 
+def hold_meeting(meeting_id: int) -> None:
+    """Lock the meeting row until the commit, as stamp() does, before anything is read.
+
+    A tally publisher that reads counts and only then stamps could, with several processes,
+    stamp older counts after newer ones; reading under the lock gives the newest counts the
+    highest seq, which is the value every client keeps.
+    """
+    db.session.execute(sa.update(Meeting).where(Meeting.id == meeting_id).values(seq=Meeting.seq))
+
+
 def publish(meeting_id: int, events: list[Event]) -> list[Event]:
     """Stamp events in a transaction of their own, commit, and return them for broadcasting."""
     stamp(meeting_id, events)

@@ -13,6 +13,7 @@ from meeting.services.events import (
     Changes,
     Dirty,
     Event,
+    hold_meeting,
     meeting_stream,
     publish,
     register_tally_publisher,
@@ -97,6 +98,7 @@ def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
 
 def publish_tallies(meeting_id: int, idea_ids: set[int]) -> list[Event]:
     """Stamp and commit tally events for these ideas; return them for broadcasting."""
+    hold_meeting(meeting_id)  # count under the lock: with several processes, newest counts get the highest seq
     return publish(meeting_id, tally_events(meeting_id, idea_ids))
 
 

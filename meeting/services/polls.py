@@ -26,6 +26,7 @@ from meeting.services.events import (
     Changes,
     Dirty,
     Event,
+    hold_meeting,
     meeting_stream,
     publish,
     register_tally_publisher,
@@ -488,6 +489,7 @@ def result_events(meeting_id: int, poll_ids: set[int]) -> list[Event]:
 
 
 def publish_results(meeting_id: int, poll_ids: set[int]) -> list[Event]:
+    hold_meeting(meeting_id)  # as ideas.publish_tallies
     return publish(meeting_id, result_events(meeting_id, poll_ids))
 
 

@@ -226,9 +226,15 @@
     return {
       attach(realtime) { rt = realtime; },
       snapshot(snap) {
-        root.replaceChildren();
-        polls.clear();
-        (snap.polls || []).forEach((p) => upsert(p));
+        // Update cards in place: a ballot still on its way (resent after a reconnect) keeps its
+        // card, the resident's choice and its "accepted" when the answer comes.
+        const current = new Set((snap.polls || []).map((p) => p.id));
+        polls.forEach((entry, id) => { if (!current.has(id)) { entry.node.remove(); polls.delete(id); } });
+        (snap.polls || []).forEach((p) => {
+          const entry = polls.get(p.id);
+          if (entry && !entry.sending) entry.state = stateOf(p);
+          upsert(p);
+        });
         root.hidden = polls.size === 0;
       },
       event(name, msg) {

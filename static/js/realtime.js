@@ -23,6 +23,9 @@
     return String(template).replace(/\{(\w+)\}/g, (_, k) => (k in values ? values[k] : ''));
   }
 
+  // A second or two, spread so that a room of phones does not resend in step.
+  function later() { return 1000 + Math.random() * 1000; }
+
   class Realtime {
     constructor(options) {
       this.onSnapshot = options.onSnapshot;
@@ -34,7 +37,13 @@
       this.socket = io({ auth: options.auth || {}, reconnectionDelayMax: 4000 });
       this.socket.on('connect', () => { this.onStatus(true); this.resync(); this.resend(); });
       this.socket.on('disconnect', () => this.onStatus(false));
-      this.socket.on('connect_error', () => this.onStatus(false));
+      this.socket.on('connect_error', (err) => {
+        this.onStatus(false);
+        // Refused because the database was away for a moment: the client does not retry by itself.
+        if (err && err.message === 'retry' && !this.socket.active) setTimeout(() => this.socket.connect(), later());
+      });
+      // The server's message queue came back after an outage: broadcasts may have been lost.
+      this.socket.on('resync', () => this.resync());
       this.socket.onAny((name, message) => this.receive(name, message));
     }
 
@@ -88,6 +97,10 @@
         if (!this.pending.has(op.payload.op_id)) return;
         if (err) {
           if (this.socket.connected) setTimeout(() => this.send(op), 1000);
+          return;
+        }
+        if (ack && ack.error === 'retry') { // nothing was stored: send the same op_id again
+          setTimeout(() => this.send(op), later());
           return;
         }
         this.pending.delete(op.payload.op_id);

@@ -186,6 +186,8 @@
     if (entry) render({ id: id, my_vote: value });
     rt.call('vote', { idea_id: id, value: value }).then((ack) => {
       if (!ack.ok) { error.textContent = ack.message; error.hidden = false; }
+      // A snapshot taken after a reconnect, before this resent vote landed, showed the old one.
+      else if (ideas.has(ack.idea_id)) render({ id: ack.idea_id, my_vote: ack.value });
     });
   }
 
