@@ -93,7 +93,10 @@ def register_error_pages(app: Flask) -> None:
         if code == 500:
             db.session.rollback()
         limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
-        return render_template("error.html", code=code, limit_mb=limit_mb), code
+        # Keep what the error says in headers (405's Allow, 429's Retry-After), not its content type.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"} \
+            if isinstance(error, HTTPException) else {}
+        return render_template("error.html", code=code, limit_mb=limit_mb), code, headers
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, page)
