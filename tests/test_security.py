@@ -9,7 +9,9 @@ import sys
 import zipfile
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask_socketio import SocketIOTestClient
 
 from meeting.config import PROJECT_DIR
@@ -23,6 +25,13 @@ from tests.conftest import build_meeting, csrf_token, make_app, op_id, staff_soc
 
 BIG = 2**64
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch):
+    """Cheap Argon2 parameters: these tests log in hundreds of times and would measure only Argon2."""
+    monkeypatch.setattr(staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
 
 
 def login(app, staff_auth, email="organizer@example.org"):
