@@ -446,8 +446,8 @@ def test_error_pages_are_the_apps_own_and_localized(tmp_path, migrated_db, staff
 
 def test_commands_on_an_unmigrated_database_say_to_upgrade(tmp_path):
     env = {**os.environ, "MEETING_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": ""}
-    for args in (["demo"], ["create-staff", "--email", "a@example.org", "--password", "0123456789ab"],
-                 ["purge-ops", "--meeting", "1"], ["purge-identity", "--meeting", "1", "--yes"]):
+    # Every registered command gets the same wrapper (meeting/commands/__init__.py): two suffice here.
+    for args in (["demo"], ["purge-identity", "--meeting", "1", "--yes"]):
         done = subprocess.run([sys.executable, "-m", "meeting", *args], cwd=PROJECT_DIR, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 2, (args, done.stderr)
