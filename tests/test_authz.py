@@ -9,6 +9,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask_socketio import SocketIOTestClient
 
 from meeting.config import PROJECT_DIR
@@ -22,6 +23,13 @@ ROLES = ("anonymous", "participant A", "participant B", "participant other", "fa
 PASSWORD = "correct horse battery"
 # Staff routes that end the session: run last for each role.
 LAST = ("POST /staff/account/sign-out-everywhere", "POST /logout")
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch):
+    """Cheap Argon2 parameters: these tests log in hundreds of times and would measure only Argon2."""
+    monkeypatch.setattr(staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
 
 
 def read_matrix() -> dict[str, dict[str, str]]:
