@@ -41,7 +41,7 @@ def _clean_text(raw, max_length: int, empty_code: str) -> str:
 def idea_view(idea: Idea, tally: dict | None = None) -> dict:
     return {"id": idea.id, "table_id": idea.table_id, "round_id": idea.round_id, "text": idea.text,
             "hidden": idea.hidden, "created_at": idea.created_at.isoformat() + "Z",
-            "tally": tally or {v: 0 for v in VOTE_VALUES}}
+            "tally": tally or {v: 0 for v in VOTE_VALUES}, "edited": idea.edited_at is not None}
 
 
 def tallies(idea_ids: list[int]) -> dict[int, dict]:
@@ -130,7 +130,18 @@ def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict,
     else:
         table_event = Event(table_stream(idea.table_id), "idea_posted", {"idea": view})
     staff_event = Event(staff_stream(meeting_id), "idea_updated", {"idea": {**view, "hidden_reason": idea.hidden_reason}})
-    return {"idea": view}, Changes(events=[table_event, staff_event], dirty={Dirty("map", meeting_id, 0)})
+    events = [table_event, staff_event]
+    if idea.participant_id:  # the author is told, instead of seeing their idea vanish
+        events.append(author_notice(idea, "hidden" if hide else "restored", reason if hide else ""))
+    return {"idea": view}, Changes(events=events, dirty={Dirty("map", meeting_id, 0)})
+
+
+def author_notice(idea: Idea, what: str, reason: str = "") -> Event:
+    """Tell an idea's author (on their own stream) what staff did to it."""
+    from meeting.services.events import participant_stream
+
+    return Event(participant_stream(idea.participant_id), "idea_moderated",
+                 {"idea_id": idea.id, "text": idea.text, "what": what, "reason": reason})
 
 
 def hide_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]:
@@ -201,7 +212,8 @@ def staff_snapshot(meeting: Meeting) -> dict:
     ideas: dict[int, list] = {}
     for idea in rows:
         ideas.setdefault(idea.table_id, []).append({**idea_view(idea, counts[idea.id]),
-                                                    "hidden_reason": idea.hidden_reason})
+                                                    "hidden_reason": idea.hidden_reason,
+                                                    "original_text": idea.original_text})
     tables = [{"id": t.id, "name": t.name, "seated": len(seated.get(t.id, [])),
                "connected": connected.get(t.id, 0), "ideas": ideas.get(t.id, [])}
               for t in meeting.tables]
