@@ -110,6 +110,9 @@ def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
         control.get_by_role("button", name="送信").click()
         banner = resident.locator("#announcement")
         banner.filter(has_text="10分後に休憩します").wait_for(timeout=5000)
+        banner.locator("time").filter(has_text="のお知らせ").wait_for(timeout=5000)  # with its time
+        control.locator(".announcement-row", has_text="10分後に休憩します").get_by_role("button", name="消す").click()
+        banner.wait_for(state="hidden", timeout=5000)
 
 
 def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):

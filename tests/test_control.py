@@ -224,3 +224,40 @@ def test_similar_ideas_at_the_table_before_posting(app, staff_auth, participant_
     assert english["ok"] and english["similar"] == []
     control = staff_socket(app, staff_auth, meeting_id)
     assert call(control, "similar_ideas", text="公園のベンチ")["error"] == "forbidden"
+
+
+def test_announcements_to_one_table_carry_their_time_and_can_be_cleared(app, staff_auth, participant_socket):
+    from datetime import timedelta
+
+    from meeting.models import Announcement
+
+    meeting_id, cards = build_meeting(app, participants=4, tables=2)
+    by_table = {}
+    for card in cards:
+        by_table.setdefault(card["table_id"], card)
+    (t1, c1), (t2, c2) = sorted(by_table.items())
+    here, there = participant_socket(c1["token"], "さくら"), participant_socket(c2["token"], "もみじ")
+    snapshot(here), snapshot(there)
+    control = staff_socket(app, staff_auth, meeting_id)
+    assert call(control, "announce_to", text="お茶をどうぞ", table_id=True)["error"] == "not_found"
+    sent = call(control, "announce_to", text="テーブル1の方、前へどうぞ", table_id=t1)
+    assert sent["ok"] and sent["announcement"]["table_id"] == t1 and sent["announcement"]["created_at"].endswith("Z")
+    assert wait_for(here, "announcement")["announcement"]["text"] == "テーブル1の方、前へどうぞ"
+    everyone = call(control, "announce_to", text="10分後に休憩します", table_id=None)["announcement"]
+    assert wait_for(there, "announcement")["announcement"]["id"] == everyone["id"]
+    assert not [e for e in there.get_received() if e["name"] == "announcement"]  # not the table-1 one
+    assert snapshot(there)["announcement"]["id"] == everyone["id"]
+    assert [a["id"] for a in snapshot(control)["announcements"]] == [everyone["id"], sent["announcement"]["id"]]
+
+    assert call(control, "announcement_clear", announcement_id=everyone["id"])["ok"]
+    assert wait_for(there, "announcement_cleared")["announcement_id"] == everyone["id"]
+    assert snapshot(there)["announcement"] is None  # a phone joining now gets no banner
+    assert snapshot(here)["announcement"]["id"] == sent["announcement"]["id"]
+    with app.app_context():  # an old announcement does not greet later phones either
+        from meeting.extensions import db
+
+        item = db.session.get(Announcement, sent["announcement"]["id"])
+        item.created_at = item.created_at - timedelta(minutes=21)
+        db.session.commit()
+    assert snapshot(here)["announcement"] is None
+    assert {"announce", "announce.clear"} <= set(actions(app, meeting_id))

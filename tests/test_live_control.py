@@ -127,3 +127,22 @@ def test_edit_and_hide_reach_the_table_and_the_author(day):
         arrives(phone, "idea_hidden", lambda m: m["idea_id"] == idea["id"])
     arrives(author, "idea_moderated", lambda m: m["what"] == "hidden" and m["reason"] == "重複")
     assert [r[2] for r in audit(day, "idea.edit")] == [f"idea:{idea['id']}"]
+
+
+def test_announcement_to_one_table_and_its_clearing_reach_only_that_table(day):
+    control = day["control"]
+    table = day["snaps"][4]["table"]["id"]
+    at_table = [p for p, s in zip(day["phones"], day["snaps"], strict=True)
+                if s["table"]["id"] == table and p.client.connected]
+    elsewhere = [p for p, s in zip(day["phones"], day["snaps"], strict=True)
+                 if s["table"]["id"] != table and p.client.connected]
+    sent = control.call("announce_to", {"text": "このテーブルは発表の準備をしてください", "table_id": table})
+    assert sent["ok"], sent
+    for phone in at_table:
+        arrives(phone, "announcement", lambda m: m["announcement"]["id"] == sent["announcement"]["id"])
+    assert control.call("announcement_clear", {"announcement_id": sent["announcement"]["id"]})["ok"]
+    for phone in at_table:
+        arrives(phone, "announcement_cleared", lambda m: m["announcement_id"] == sent["announcement"]["id"])
+    for phone in elsewhere:  # checked after the positive marker above: the others never got it
+        assert not [m for m in phone.named("announcement") if m["announcement"]["id"] == sent["announcement"]["id"]]
+    assert len(audit(day, "announce.clear")) == 1

@@ -55,3 +55,6 @@ class Announcement(db.Model):
     text: so.Mapped[str] = so.mapped_column(sa.Text)
     staff_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # To one table (else to everyone); cleared by staff, after which no phone shows it.
+    table_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"))
+    cleared_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())

@@ -10,7 +10,7 @@ from meeting.extensions import db
 from meeting.models import Idea, Vote
 from meeting.models._base import iso
 from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
-from meeting.services import help, moderation, people, similar
+from meeting.services import announcements, help, ideas, moderation, people, similar
 from meeting.services.events import participant_stream, stream_positions
 
 
@@ -56,6 +56,7 @@ def extend_snapshot(who, person, snap):
     if who.staff_id:
         snap["activity"] = last_activity(who.meeting_id)
         snap["help"] = help.queue(who.meeting_id)
+        snap["announcements"] = announcements.for_staff(who.meeting_id)
         return
     # The participant's own stream: joined here, on every (re)connect, since every connect asks
     # for a snapshot. Its position is read before its content (see ideas.participant_snapshot).
@@ -63,6 +64,8 @@ def extend_snapshot(who, person, snap):
     join_room(own)
     snap["streams"].update(stream_positions(who.meeting_id, [own]))
     snap["help"] = help.phone_view(help.open_call(who.participant_id))
+    # Only an announcement still in force (not cleared, not stale) greets a phone that joins later.
+    snap["announcement"] = announcements.for_participant(person)
 
 
 snapshot_extensions.append(extend_snapshot)
@@ -91,3 +94,13 @@ def edit_idea(who, data):
 @client_event("similar_ideas", role="participant")
 def similar_ideas(who, data):
     return similar.similar_ideas(_participant(who), data.get("text"))
+
+
+@client_event("announce_to", role="staff")
+def announce_to(who, data):
+    return ideas.announce(_staff(who), who.meeting_id, data.get("text"), data.get("table_id"))
+
+
+@client_event("announcement_clear", role="staff")
+def announcement_clear(who, data):
+    return announcements.clear(_staff(who), who.meeting_id, data.get("announcement_id"))

@@ -152,16 +152,24 @@ def restore_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]
     return _moderate(user, meeting_id, idea_id, reason, hide=False)
 
 
-def announce(user, meeting_id: int, text) -> tuple[dict, Changes]:
+def announce(user, meeting_id: int, text, table_id=None) -> tuple[dict, Changes]:
+    """Announce to every phone, or to one table's phones (`table_id`); staff see every announcement."""
+    from meeting.services import announcements, staff
+
+    staff.require_facilitator(user, meeting_id)
     if not isinstance(text, str) or not text.strip():
         raise ServiceError("announcement_empty")
+    if table_id is not None and (not isinstance(table_id, int) or isinstance(table_id, bool)
+                                 or table_by_id(meeting_id, table_id) is None):
+        raise ServiceError("not_found")
     text = unicodedata.normalize("NFC", text).strip()[:ANNOUNCEMENT_MAX]
-    item = Announcement(meeting_id=meeting_id, text=text, staff_id=user.id)
+    item = Announcement(meeting_id=meeting_id, text=text, staff_id=user.id, table_id=table_id)
     db.session.add(item)
     db.session.flush()
-    audit.record("announce", meeting_id=meeting_id, staff_id=user.id, target=f"announcement:{item.id}")
-    view = {"id": item.id, "text": text, "created_at": item.created_at.isoformat() + "Z"}
-    return {"announcement": view}, Changes(events=[Event(meeting_stream(meeting_id), "announcement", {"announcement": view}),
+    audit.record("announce", meeting_id=meeting_id, staff_id=user.id, target=f"announcement:{item.id}",
+                 table_id=table_id)
+    view = announcements.view(item)
+    return {"announcement": view}, Changes(events=[Event(announcements.audience(item), "announcement", {"announcement": view}),
                                                    Event(staff_stream(meeting_id), "announcement", {"announcement": view})])
 
 

@@ -235,7 +235,6 @@
     state.hooks.forEach((h) => { if (h.snapshot) h.snapshot(snap); });
     paintAll();
     if (detail.open !== null) { paintDetailIdeas(tables.get(detail.open)); refreshPeople(); }
-    if (snap.announcement) document.getElementById('last-announcement').textContent = snap.announcement.text;
     if (K.controlPolls) K.controlPolls.snapshot(snap);
     if (K.controlAgenda) K.controlAgenda.snapshot(snap);
   }
@@ -272,8 +271,6 @@
         state.step = msg.step;
         if (msg.seating_round_id !== undefined) state.seatingRound = msg.seating_round_id;
         paintAll();
-      } else if (name === 'announcement') {
-        document.getElementById('last-announcement').textContent = msg.announcement.text;
       }
     },
   });
@@ -296,17 +293,6 @@
       if (!d.open) return;
       document.querySelectorAll('details.drawer[open]').forEach((other) => { if (other !== d) other.open = false; });
       if (detail.open !== null) openDetail(null);
-    });
-  });
-
-  document.getElementById('announce-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const input = document.getElementById('announce-text');
-    rt.call('announce', { text: input.value }).then((ack) => {
-      if (!ack.ok) return showError(ack);
-      error.hidden = true;
-      input.value = '';
-      document.getElementById('last-announcement').textContent = ack.announcement.text;
     });
   });
 

@@ -1,8 +1,8 @@
-"""control room: help calls, removal, edited ideas
+"""control room: help calls, removal, edited ideas, announcements per table
 
-Revision ID: 07ceaa7167a8
+Revision ID: 818263563c81
 Revises: d24a9ee0f7bb
-Create Date: 2026-12-02 00:25:53.038199
+Create Date: 2026-12-02 00:39:22.892321
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '07ceaa7167a8'
+revision = '818263563c81'
 down_revision = 'd24a9ee0f7bb'
 branch_labels = None
 depends_on = None
@@ -39,6 +39,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_help_calls_meeting_id'), ['meeting_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_help_calls_participant_id'), ['participant_id'], unique=False)
 
+    with op.batch_alter_table('announcements', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('table_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('cleared_at', sa.DateTime(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_announcements_table_id_tables'), 'tables', ['table_id'], ['id'], ondelete='CASCADE')
+
     with op.batch_alter_table('ideas', schema=None) as batch_op:
         batch_op.add_column(sa.Column('original_text', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('edited_at', sa.DateTime(), nullable=True))
@@ -57,6 +62,11 @@ def downgrade():
     with op.batch_alter_table('ideas', schema=None) as batch_op:
         batch_op.drop_column('edited_at')
         batch_op.drop_column('original_text')
+
+    with op.batch_alter_table('announcements', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_announcements_table_id_tables'), type_='foreignkey')
+        batch_op.drop_column('cleared_at')
+        batch_op.drop_column('table_id')
 
     with op.batch_alter_table('help_calls', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_help_calls_participant_id'))
