@@ -73,3 +73,5 @@ def dispatch(changes: Changes) -> None:
     """Broadcast what a committed service call changed."""
     emit_events(changes.events)
     tallies.mark(changes.dirty)
+    for sid in changes.disconnect:  # any worker's connection: the message queue carries it
+        socketio.server.disconnect(sid, namespace="/")

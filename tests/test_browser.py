@@ -93,8 +93,10 @@ def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
 
         control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"])
         control.goto(facilitator["control_url"])
-        table = control.locator(".control-table").first
-        table.locator(".connected").filter(has_text="1").wait_for(timeout=5000)  # the resident's phone
+        tile = control.locator(".control-table").first
+        tile.locator(".connected").filter(has_text="1").wait_for(timeout=5000)  # the resident's phone
+        tile.click()  # the tile opens the table's detail, with its ideas
+        table = control.locator("#table-detail")
         card = table.locator("li.idea", has_text="田中さん")
         card.get_by_role("button", name="非表示にする").click()
         card.get_by_label("非表示にする理由").fill("個人名が含まれるため")
@@ -103,10 +105,14 @@ def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
         resident.locator("li.idea", has_text="田中さん").wait_for(state="detached", timeout=5000)
         table.locator("li.idea.is-hidden", has_text="個人名が含まれるため").wait_for(timeout=5000)
 
+        control.locator("#announce-panel summary").click()
         control.get_by_label("全員の端末へのお知らせ").fill("10分後に休憩します")
         control.get_by_role("button", name="送信").click()
         banner = resident.locator("#announcement")
         banner.filter(has_text="10分後に休憩します").wait_for(timeout=5000)
+        banner.locator("time").filter(has_text="のお知らせ").wait_for(timeout=5000)  # with its time
+        control.locator(".announcement-row", has_text="10分後に休憩します").get_by_role("button", name="消す").click()
+        banner.wait_for(state="hidden", timeout=5000)
 
 
 def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):
@@ -118,6 +124,7 @@ def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):
         control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"])
         control.goto(facilitator["control_url"])
 
+        control.locator("#polls-panel summary").click()
         control.get_by_label("質問（賛成・反対の場合は、問いかける文）").fill("次回の会場はどこがよいですか")
         control.get_by_label("選択肢（1行に1つ。アンケートの場合は質問）").fill("区役所\n図書館\n公民館")
         control.get_by_role("button", name="投票を作る（下書き）").click()

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from meeting.models.audit import AuditEvent, Connection, OpLog
+from meeting.models.help import HelpCall
 from meeting.models.idea import Announcement, Idea, Vote
 from meeting.models.meeting import Meeting, Round, Seat, SeatingRule, Stream, Table, TableHost
 from meeting.models.opinion import OpinionMapSnapshot
@@ -10,7 +11,7 @@ from meeting.models.poll import Ballot, Poll
 from meeting.models.staff import LoginThrottle, MeetingStaff, StaffSession, StaffUser
 
 __all__ = [
-    "Announcement", "AuditEvent", "Ballot", "Connection", "Idea", "Invitation", "LoginThrottle", "Meeting", "MeetingStaff",
+    "Announcement", "AuditEvent", "Ballot", "Connection", "HelpCall", "Idea", "Invitation", "LoginThrottle", "Meeting", "MeetingStaff",
     "OpLog", "OpinionMapSnapshot", "PanelQuota", "Participant", "Poll", "Roster", "RosterPerson", "Round",
     "Selection", "Seat", "SeatingRule", "StaffSession", "StaffUser", "Stream", "Table", "TableHost", "Vote",
 ]

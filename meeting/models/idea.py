@@ -6,7 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from meeting.extensions import db
-from meeting.models._base import utcnow
+from meeting.models._base import AwareDateTime, utcnow
 
 VOTE_VALUES = ("agree", "disagree", "pass")
 IDEA_MAX_LENGTH = 500
@@ -25,6 +25,9 @@ class Idea(db.Model):
     hidden: so.Mapped[bool] = so.mapped_column(default=False)
     hidden_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Edited by staff for readability: the author's words are kept here, and the idea says it was edited.
+    original_text: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    edited_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
 
 
 class Vote(db.Model):
@@ -52,3 +55,6 @@ class Announcement(db.Model):
     text: so.Mapped[str] = so.mapped_column(sa.Text)
     staff_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # To one table (else to everyone); cleared by staff, after which no phone shows it.
+    table_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"))
+    cleared_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())

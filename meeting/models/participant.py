@@ -6,7 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from meeting.extensions import db
-from meeting.models._base import utcnow
+from meeting.models._base import AwareDateTime, utcnow
 
 
 class Participant(db.Model):
@@ -22,6 +22,8 @@ class Participant(db.Model):
     categories: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     session_key_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     joined_at: so.Mapped[datetime | None] = so.mapped_column()
+    # Removed from the meeting by staff: the session is revoked and no invitation lets them in.
+    removed_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     invitation: so.Mapped["Invitation"] = so.relationship(back_populates="participant", uselist=False)

@@ -82,6 +82,10 @@ MESSAGES = {
     "host_stays": _l("A table's host stays at their table. Choose another host first."),
     "not_seated_both": _l("Both people must have a seat to swap them."),
     "seating_rule": _l("A rule needs at least two different people (at most 20)."),
+    # Control room (help calls, people, moderation, plenary)
+    "help_state": _l("This help call has already been answered."),
+    "idea_unchanged": _l("The text is the same as before."),
+    "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),
 }

@@ -21,6 +21,11 @@ def staff_stream(meeting_id: int) -> str:
     return f"staff:{meeting_id}"
 
 
+def participant_stream(participant_id: int) -> str:
+    """One participant's own phones (help call state, their session ending, their idea hidden)."""
+    return f"participant:{participant_id}"
+
+
 @dataclass
 class Event:
     stream: str
@@ -51,10 +56,13 @@ class Changes:
 
     events: list[Event] = field(default_factory=list)
     dirty: set[Dirty] = field(default_factory=set)
+    # Socket.IO connections to close after the broadcast (a revoked participant session).
+    disconnect: set[str] = field(default_factory=set)
 
     def extend(self, other: "Changes") -> None:
         self.events.extend(other.events)
         self.dirty |= other.dirty
+        self.disconnect |= other.disconnect
 
 
 # kind -> function(meeting_id, item_ids) that stamps, commits and returns tally events.

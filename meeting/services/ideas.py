@@ -33,7 +33,7 @@ def _clean_text(raw, max_length: int, empty_code: str) -> str:
 def idea_view(idea: Idea, tally: dict | None = None) -> dict:
     return {"id": idea.id, "table_id": idea.table_id, "round_id": idea.round_id, "text": idea.text,
             "hidden": idea.hidden, "created_at": idea.created_at.isoformat() + "Z",
-            "tally": tally or {v: 0 for v in VOTE_VALUES}}
+            "tally": tally or {v: 0 for v in VOTE_VALUES}, "edited": idea.edited_at is not None}
 
 
 def tallies(idea_ids: list[int]) -> dict[int, dict]:
@@ -122,7 +122,18 @@ def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict,
     else:
         table_event = Event(table_stream(idea.table_id), "idea_posted", {"idea": view})
     staff_event = Event(staff_stream(meeting_id), "idea_updated", {"idea": {**view, "hidden_reason": idea.hidden_reason}})
-    return {"idea": view}, Changes(events=[table_event, staff_event], dirty={Dirty("map", meeting_id, 0)})
+    events = [table_event, staff_event]
+    if idea.participant_id:  # the author is told, instead of seeing their idea vanish
+        events.append(author_notice(idea, "hidden" if hide else "restored", reason if hide else ""))
+    return {"idea": view}, Changes(events=events, dirty={Dirty("map", meeting_id, 0)})
+
+
+def author_notice(idea: Idea, what: str, reason: str = "") -> Event:
+    """Tell an idea's author (on their own stream) what staff did to it."""
+    from meeting.services.events import participant_stream
+
+    return Event(participant_stream(idea.participant_id), "idea_moderated",
+                 {"idea_id": idea.id, "text": idea.text, "what": what, "reason": reason})
 
 
 def hide_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]:
@@ -133,16 +144,23 @@ def restore_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]
     return _moderate(user, meeting_id, idea_id, reason, hide=False)
 
 
-def announce(user, meeting_id: int, text) -> tuple[dict, Changes]:
+def announce(user, meeting_id: int, text, table_id=None) -> tuple[dict, Changes]:
+    """Announce to every phone, or to one table's phones (`table_id`); staff see every announcement."""
+    from meeting.services import announcements
+
     staff.require_facilitator(user, meeting_id)
     text = validate.clean_text(text, ANNOUNCEMENT_MAX, "announcement_empty", too_long_code="announcement_too_long",
                                multiline=True)
-    item = Announcement(meeting_id=meeting_id, text=text, staff_id=user.id)
+    if table_id is not None and (not isinstance(table_id, int) or isinstance(table_id, bool)
+                                 or table_by_id(meeting_id, table_id) is None):
+        raise ServiceError("not_found")
+    item = Announcement(meeting_id=meeting_id, text=text, staff_id=user.id, table_id=table_id)
     db.session.add(item)
     db.session.flush()
-    audit.record("announce", meeting_id=meeting_id, staff_id=user.id, target=f"announcement:{item.id}")
-    view = {"id": item.id, "text": text, "created_at": item.created_at.isoformat() + "Z"}
-    return {"announcement": view}, Changes(events=[Event(meeting_stream(meeting_id), "announcement", {"announcement": view}),
+    audit.record("announce", meeting_id=meeting_id, staff_id=user.id, target=f"announcement:{item.id}",
+                 table_id=table_id)
+    view = announcements.view(item)
+    return {"announcement": view}, Changes(events=[Event(announcements.audience(item), "announcement", {"announcement": view}),
                                                    Event(staff_stream(meeting_id), "announcement", {"announcement": view})])
 
 
@@ -193,7 +211,8 @@ def staff_snapshot(meeting: Meeting) -> dict:
     ideas: dict[int, list] = {}
     for idea in rows:
         ideas.setdefault(idea.table_id, []).append({**idea_view(idea, counts[idea.id]),
-                                                    "hidden_reason": idea.hidden_reason})
+                                                    "hidden_reason": idea.hidden_reason,
+                                                    "original_text": idea.original_text})
     tables = [{"id": t.id, "name": t.name, "seated": len(seated.get(t.id, [])),
                "connected": connected.get(t.id, 0), "ideas": ideas.get(t.id, [])}
               for t in meeting.tables]

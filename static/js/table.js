@@ -46,6 +46,7 @@
       ...(view.mine ? [K.el('p', { class: 'tag', text: t.mine })] : []),
       K.el('div', { class: 'votes', role: 'group' }, buttons),
     );
+    (K.phoneHooks || []).forEach((h) => h.idea && h.idea(entry.node, view));
     empty.hidden = ideas.size > 0;
   }
 
@@ -164,9 +165,11 @@
       empty.hidden = ideas.size > 0;
       applyAgenda(snap.agenda);
       if (K.polls) K.polls.snapshot(snap);
+      (K.phoneHooks || []).forEach((h) => h.snapshot && h.snapshot(snap));
     },
     onEvent(name, msg) {
       if (K.polls && name.startsWith('poll_')) K.polls.event(name, msg);
+      (K.phoneHooks || []).forEach((h) => h.event && h.event(name, msg));
       if (name === 'idea_posted') render(msg.idea);
       else if (name === 'idea_hidden') remove(msg.idea_id);
       else if (name === 'tallies') {
@@ -180,6 +183,7 @@
   });
 
   if (K.polls) K.polls.attach(rt);
+  (K.phoneHooks || []).forEach((h) => h.attach && h.attach(rt)); // help calls, session … (table-*.js)
 
   function vote(id, value) {
     const entry = ideas.get(id);
