@@ -14,7 +14,7 @@ from flask_socketio import SocketIOTestClient
 
 from meeting.config import PROJECT_DIR
 from meeting.extensions import db, socketio
-from meeting.models import Participant, Round, SeatingRule, Selection, StaffUser
+from meeting.models import HelpCall, Participant, Round, SeatingRule, Selection, StaffUser
 from meeting.services import ideas, polls, staff
 from tests.conftest import build_meeting, join, make_app, op_id
 
@@ -84,7 +84,11 @@ def world(tmp_path, migrated_db):
         draft = polls.create_poll(organizer, m, {"kind": "agree", "question": "下書き"})[0]["poll"]["id"]
         selection = Selection(meeting_id=m, kind="check", status="failed", error_code="crash")
         db.session.add(selection)
-        spare = next(c["participant_id"] for c in cards if c["participant_id"] not in (a["participant_id"], b["participant_id"]))
+        spare, spare2 = [c["participant_id"] for c in cards
+                         if c["participant_id"] not in (a["participant_id"], b["participant_id"])][:2]
+        help_call = HelpCall(meeting_id=m, participant_id=a["participant_id"], table_id=a["table_id"])
+        db.session.add(help_call)
+        notices = [ideas.announce(organizer, m, "お知らせ")[0]["announcement"]["id"] for _ in range(2)]
         rules = [SeatingRule(meeting_id=m, kind="apart", participant_ids=[a["participant_id"], spare]) for _ in range(2)]
         db.session.add_all(rules)
         db.session.commit()
@@ -93,7 +97,9 @@ def world(tmp_path, migrated_db):
                "user_id": victim, "idea_id": idea, "poll_id": poll["poll"]["id"], "draft_id": draft,
                "fmt": "svg", "token": "not-a-token", "lang": "en", "filename": "css/app.css",
                "round_id": first_round, "spare_id": spare, "table_id": a["table_id"], "rule_id": rules[0].id,
-               "second_rule_id": rules[1].id, "_rest": "nothing-here", "name": "ideas", "build": REPORT_BUILD}
+               "second_rule_id": rules[1].id, "spare2_id": spare2, "b_id": b["participant_id"],
+               "help_id": help_call.id, "announcement_id": notices[0], "second_announcement_id": notices[1],
+               "_rest": "nothing-here", "name": "ideas", "build": REPORT_BUILD}
         # A finished report package of M, so its pages have something to show the organizer.
         folder = tmp_path / "reports" / f"meeting-{m}" / REPORT_BUILD
         folder.mkdir(parents=True)
@@ -174,9 +180,17 @@ EVENT_PAYLOADS = {
     "seat_swap": {"participant_id": "spare_id", "other_id": "spare_id"}, "seat_leave": {"participant_id": "spare_id"},
     "set_host": {"table_id": "table_id"}, "seating_rule_add": {"kind": "apart", "participant_ids": ["spare_id"]},
     "seating_rule_remove": {"rule_id": "rule_id"},
+    # The control room.
+    "table_detail": {"table_id": "table_id"}, "call_staff": {}, "help_cancel": {}, "similar_ideas": {"text": "公園"},
+    "help_ack": {"help_id": "help_id"}, "help_resolve": {"help_id": "help_id"},
+    "person_remove": {"participant_id": "spare2_id"}, "person_readmit": {"participant_id": "spare2_id"},
+    "edit_idea": {"idea_id": "idea_id", "text": "公園にベンチを置く", "reason": "読みやすく"},
+    "announce_to": {"text": "お知らせ", "table_id": "table_id"}, "announcement_clear": {"announcement_id": "announcement_id"},
 }
 # Events that remove what they name: each staff role gets its own target.
-PER_ROLE = {("seating_rule_remove", "organizer"): {"rule_id": "second_rule_id"}}
+PER_ROLE = {("seating_rule_remove", "organizer"): {"rule_id": "second_rule_id"},
+            ("person_remove", "organizer"): {"participant_id": "b_id"},
+            ("announcement_clear", "organizer"): {"announcement_id": "second_announcement_id"}}
 REFUSALS = ("forbidden", "not_found")
 
 
