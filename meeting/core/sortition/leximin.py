@@ -661,7 +661,13 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
         report(0.2 * fixed_people / c.n, f"Level {level}: minimum {value:.4f}, {fixed_people} of {c.n} people fixed")
 
     relaxation = _Relaxation(c, np.ones(G, dtype=bool))
-    target, relaxed_levels = relaxation.leximin(np.ones(G, dtype=bool), levels, level_report)
+    try:
+        target, relaxed_levels = relaxation.leximin(np.ones(G, dtype=bool), levels, level_report)
+    except (_Unbounded, SolverError):
+        # numerical trouble in the relaxation: the level-by-level column generation below decides
+        target, relaxed_levels, levels_bound_known = np.zeros(G), 0, False
+    else:
+        levels_bound_known = True
 
     # 2. real panels that reach it: then it is the true leximin, every level proven
     #    (MAXIMIN needs only the first level: column generation below, stopped at its bound)
@@ -677,7 +683,7 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
     decomposition: list = []
     # with nobody out of reach, the relaxation's first level bounds MAXIMIN from above
     maximin_bound = float(target.min()) if levels == 1 and target.min() > 0 else np.inf
-    if levels == 1:
+    if levels == 1 or not levels_bound_known:
         status, reached = "short", 0.0
     else:
         status, reached = _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_deadline,
