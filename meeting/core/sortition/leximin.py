@@ -347,10 +347,12 @@ class _Relaxation:
 
 def _decompose(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels: list[np.ndarray],
                target: np.ndarray, deadline: Optional[float], report,
-               face: Optional[tuple[np.ndarray, float]] = None) -> tuple[str, float]:
+               face: Optional[tuple[np.ndarray, float]] = None,
+               decomposition: Optional[list] = None) -> tuple[str, float]:
     """Column generation for panels whose allocation reaches `target` (max t: p >= t * target).
 
-    Returns ("reached", 1.0) when real panels meet the target, ("short", t) when the pricing
+    Returns ("reached", 1.0) when real panels meet the target (their matrix and probabilities are
+    appended to `decomposition`), ("short", t) when the pricing
     proves they cannot (the relaxation was not tight), ("time", t) at the deadline."""
     master = _Master(c, target)
     face_w, face_lo = None, 0.0
@@ -370,6 +372,9 @@ def _decompose(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels
             return "time", value
         first = False
         if value >= 1 - DECOMPOSE_TOL:
+            lam = np.clip(np.array(master.h.getSolution().col_value[1:]), 0.0, None)
+            lam[lam < 1e-12] = 0.0
+            decomposition.extend([np.array(master.columns), lam / lam.sum()])
             return "reached", value
         if deadline is not None and time.perf_counter() > deadline:
             return "time", value
@@ -547,6 +552,18 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     return found
 
 
+def _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_deadline, deadline,
+           walk_report, decompose_report, decomposition) -> tuple[str, float]:
+    """Panels for the relaxed allocation: the walk, then face-restricted column generation."""
+    for counts in _walk(c, oracle, relaxation, target, rng, walk_deadline, walk_report):
+        remember(counts)
+    try:
+        return _decompose(c, oracle, swaps, remember, panels, target, deadline, decompose_report,
+                          relaxation.face(target), decomposition)
+    finally:
+        oracle.restrict(None, 0.0)
+
+
 def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
                   reachable: np.ndarray) -> np.ndarray:
     """Panel probabilities meeting every group's target share (minimise the worst shortfall)."""
@@ -644,24 +661,34 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
         report(0.2 * fixed_people / c.n, f"Level {level}: minimum {value:.4f}, {fixed_people} of {c.n} people fixed")
 
     relaxation = _Relaxation(c, np.ones(G, dtype=bool))
-    target, relaxed_levels = relaxation.leximin(np.ones(G, dtype=bool), levels, level_report)
+    try:
+        target, relaxed_levels = relaxation.leximin(np.ones(G, dtype=bool), levels, level_report)
+    except (_Unbounded, SolverError):
+        # numerical trouble in the relaxation: the level-by-level column generation below decides
+        target, relaxed_levels, levels_bound_known = np.zeros(G), 0, False
+    else:
+        levels_bound_known = True
 
     # 2. real panels that reach it: then it is the true leximin, every level proven
+    #    (MAXIMIN needs only the first level: column generation below, stopped at its bound)
     def walk_report(share: float) -> None:
         report(0.2 + 0.7 * share, f"{relaxed_levels} levels proven; panels for {100 * share:.1f}% of the lottery")
-
-    for counts in _walk(c, oracle, relaxation, target, rng, deadline, walk_report):
-        remember(counts)
 
     def decompose_report(value: float, bound: float) -> None:
         report(0.9 + 0.05 * max(0.0, value), f"{relaxed_levels} levels proven; panels reach "
                                               f"{100 * max(0.0, value):.2f}% of every share")
 
-    try:
-        status, reached = _decompose(c, oracle, swaps, remember, panels, target, deadline, decompose_report,
-                                     relaxation.face(target))
-    finally:
-        oracle.restrict(None, 0.0)
+    # leave a fifth of the time to column generation, so a run cut short still has a good lottery
+    walk_deadline = None if time_limit is None else started + 0.8 * time_limit
+    decomposition: list = []
+    # with nobody out of reach, the relaxation's first level bounds MAXIMIN from above
+    maximin_bound = float(target.min()) if levels == 1 and target.min() > 0 else np.inf
+    if levels == 1 or not levels_bound_known:
+        status, reached = "short", 0.0
+    else:
+        status, reached = _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_deadline,
+                                 deadline, walk_report, decompose_report, decomposition)
+
     reachable = target > 0
     fixed = np.zeros(G, dtype=bool)
     p_fixed = np.zeros(G)
@@ -722,6 +749,11 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
                 continue
             free_people = size[~fixed].sum()
             best_possible = (k - (p_fixed * size)[fixed].sum()) / free_people
+            if value >= maximin_bound - 1e-9:
+                # the relaxation's first level bounds MAXIMIN from above: reached, so optimal
+                p_fixed[~fixed] = value
+                fixed[:] = True
+                break
             if value >= best_possible - 1e-9:
                 # everyone still free can get exactly the best possible share
                 p_fixed[~fixed] = best_possible
@@ -822,9 +854,12 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
             p_fixed[~fixed] = value
             fixed[:] = True
     report(0.97, "Computing panel probabilities")
-    lam = _distribution(c, panels, p_fixed * reachable, reachable)
+    if decomposition:
+        matrix, lam = decomposition  # the master's own solution already meets every share
+    else:
+        matrix, lam = np.array(panels), _distribution(c, panels, p_fixed * reachable, reachable)
     keep = lam > 0
-    matrix = np.array(panels)[keep]
+    matrix = matrix[keep]
     lam = lam[keep]
     group_prob = (lam @ matrix) / size
     probabilities = np.zeros(c.n)
