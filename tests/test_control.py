@@ -167,7 +167,7 @@ def test_audit_log_page_filters_and_downloads_csv(app, staff_auth, participant_s
     build_meeting(app, participants=1, tables=1, organizer_email="other@example.org")
     outsider = app.test_client()
     Staff(app).login(outsider, email="other@example.org")
-    assert outsider.get(f"/staff/meetings/{meeting_id}/audit").status_code == 403
+    assert outsider.get(f"/staff/meetings/{meeting_id}/audit").status_code == 404  # the same as no meeting
     assert outsider.get(f"/staff/meetings/{meeting_id}/audit.csv").status_code == 403
     with app.app_context():
         assert db.session.get(Idea, first).hidden
