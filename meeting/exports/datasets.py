@@ -160,6 +160,8 @@ IDEA_FIELDS = [
     _f("moderation", "非表示の理由の区分（personal_data, offensive, off_topic, duplicate, spam, other）",
        "Why it was hidden, as a category (personal_data, offensive, off_topic, duplicate, spam, other)"),
     _f("created_at", "出した日時（UTC）", "When it was posted (UTC)"),
+    _f("edited_at", "読みやすく直された日時（UTC、直されていなければ空）",
+       "When staff edited it for readability (UTC; empty when never edited; the original is not published)"),
     _f("agree", "賛成の数", "Agree votes"), _f("disagree", "反対の数", "Disagree votes"),
     _f("pass", "どちらでもないの数", "Pass votes"),
 ]
@@ -184,7 +186,7 @@ def _ideas(m: Meeting, labels: Labels) -> Dataset:
     for idea, table, rnd in rows:
         row = [idea.id, idea.table_id, table, rnd, labels(idea.participant_id),
                "" if idea.hidden else idea.text, idea.hidden,
-               moderation_category(idea.hidden_reason) if idea.hidden else "", idea.created_at,
+               moderation_category(idea.hidden_reason) if idea.hidden else "", idea.created_at, idea.edited_at,
                *(counts.get(idea.id, {}).get(v, 0) for v in VOTE_VALUES)]
         for values, width in extra:
             row += values.get(idea.id, [None] * width)
