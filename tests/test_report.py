@@ -180,7 +180,7 @@ def test_only_the_organizer_gets_the_report(world):
     Staff(app).create(email="other@example.org")
     Staff(app).login(other, email="other@example.org")
     token = csrf_token(other, "/staff/")
-    assert other.post(f"/staff/meetings/{mid}/report", data={"csrf_token": token}).status_code == 404  # not on the meeting: the same 404 as no meeting
+    assert other.post(f"/staff/meetings/{mid}/report", data={"csrf_token": token}).status_code == 404  # the same as no meeting
     assert other.get(f"/staff/meetings/{mid}/export/open-data.zip").status_code == 404
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Poll).where(Poll.meeting_id == mid)) == 10

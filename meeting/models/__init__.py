@@ -11,7 +11,8 @@ from meeting.models.poll import Ballot, Poll
 from meeting.models.staff import LoginThrottle, MeetingStaff, StaffSession, StaffUser
 
 __all__ = [
-    "Announcement", "AuditEvent", "Ballot", "Connection", "HelpCall", "Idea", "Invitation", "LoginThrottle", "Meeting", "MeetingStaff",
+    "Announcement", "AuditEvent", "Ballot", "Connection", "HelpCall", "Idea", "Invitation", "LoginThrottle", "Meeting",
+    "MeetingStaff",
     "OpLog", "OpinionMapSnapshot", "PanelQuota", "Participant", "Poll", "Roster", "RosterPerson", "Round",
     "Selection", "Seat", "SeatingRule", "StaffSession", "StaffUser", "Stream", "Table", "TableHost", "Vote",
 ]

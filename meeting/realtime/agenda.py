@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from meeting.extensions import db
 from meeting.models import Meeting, TableHost
 from meeting.realtime.clock import DeadlineClock
-from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
+from meeting.realtime.handlers import _staff, client_event, snapshot_extensions
 from meeting.services import agenda, meetings, seating
 
 # End steps whose time is up (those set to end by themselves).

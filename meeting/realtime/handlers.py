@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import current_app, request
+from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 

@@ -35,8 +35,7 @@ from meeting.extensions import db
 from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Seat, Table, Vote
 from meeting.models._base import utcnow
 from meeting.models.idea import VOTE_VALUES
-from meeting.services import meetings
-from meeting.services import staff
+from meeting.services import meetings, staff
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}

@@ -54,8 +54,8 @@ from meeting.imports.tabular import Table, TabularError, read_table
 from meeting.models import Meeting, PanelQuota, Participant, Roster, RosterPerson, Selection, StaffUser
 from meeting.models._base import utcnow
 from meeting.services import audit, invitations, meetings, seating, secrets, staff, validate
-from meeting.services.events import Changes, stamp
 from meeting.services.errors import ServiceError
+from meeting.services.events import Changes, stamp
 
 ON_PANEL = ("confirmed", "arrived", "replacement")  # people who hold an invitation to the panel
 STALE_AFTER = 600.0  # seconds past its time limit after which a running draw counts as dead
