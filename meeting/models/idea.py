@@ -28,6 +28,16 @@ class Idea(db.Model):
     # Edited by staff for readability: the author's words are kept here, and the idea says it was edited.
     original_text: so.Mapped[str | None] = so.mapped_column(sa.Text)
     edited_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    # Pre-moderation: waits for staff approval before any table sees it (rejected = hidden + reason).
+    pending: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # Merged into another idea (a duplicate): shown only through that idea, whose tally counts each
+    # voter of the group once. A plain integer, not a foreign key: SQLite cannot add one to an
+    # existing table without rebuilding it, and a rebuild would cascade-delete the votes.
+    merged_into_id: so.Mapped[int | None] = so.mapped_column(sa.Integer, index=True)
+    # Brought to the plenary by its table's host or a facilitator.
+    plenary_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    # Entered by a facilitator on behalf of a resident without a phone (the staff member's id).
+    proxy_staff_id: so.Mapped[int | None] = so.mapped_column(sa.Integer)
 
 
 class Vote(db.Model):
@@ -45,6 +55,8 @@ class Vote(db.Model):
         sa.ForeignKey("participants.id", ondelete="CASCADE"), index=True)
     value: so.Mapped[str] = so.mapped_column(sa.String(10))
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Cast by a facilitator on behalf of a resident without a phone (the staff member's id).
+    proxy_staff_id: so.Mapped[int | None] = so.mapped_column(sa.Integer)
 
 
 class Announcement(db.Model):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from meeting.extensions import db
-from meeting.models._base import AwareDateTime, utcnow
+from meeting.models._base import AwareDateTime, now, utcnow
 
 STEP_KINDS = ("table", "plenary")
 STEP_STATES = ("planned", "running", "paused", "done")
@@ -38,6 +38,11 @@ class Meeting(db.Model):
     licence: so.Mapped[str] = so.mapped_column(sa.String(40), default="CC-BY-4.0", server_default="CC-BY-4.0")
     # Set when an organizer publishes the meeting: only then the read-only API shows it.
     published_at: so.Mapped[datetime | None] = so.mapped_column()
+    # "post": ideas appear at once and staff may hide them; "pre": they wait for approval.
+    moderation: so.Mapped[str] = so.mapped_column(sa.String(4), default="post", server_default="post")
+    # A table's report-out in the plenary: speaking time, then questions (seconds).
+    report_speak_s: so.Mapped[int] = so.mapped_column(default=120, server_default="120")
+    report_questions_s: so.Mapped[int] = so.mapped_column(default=60, server_default="60")
 
     tables: so.Mapped[list["Table"]] = so.relationship(
         back_populates="meeting", order_by="Table.position", cascade="all, delete-orphan")
@@ -138,3 +143,46 @@ class Stream(db.Model):
     meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(60), primary_key=True)
     last_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+
+REPORT_STATES = ("waiting", "running", "paused", "done")
+
+
+class ReportOut(db.Model):
+    """One table's turn to report to the plenary: a queue position and its own server-side clock."""
+
+    __tablename__ = "report_outs"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "table_id"),
+                      sa.CheckConstraint("state IN ('waiting', 'running', 'paused', 'done')", name="state"))
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    table_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"))
+    position: so.Mapped[int] = so.mapped_column(default=0)
+    state: so.Mapped[str] = so.mapped_column(sa.String(10), default="waiting")
+    speak_s: so.Mapped[int] = so.mapped_column(default=120)
+    questions_s: so.Mapped[int] = so.mapped_column(default=60)
+    started_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    ends_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    remaining_s: so.Mapped[float | None] = so.mapped_column()
+    ended_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+
+
+DEVICE_KINDS = ("projector", "tablet")
+
+
+class DeviceLink(db.Model):
+    """A secret, revocable link for a shared device: the hall's projector (read-only, no participant
+    identifier ever) or one table's shared tablet. Only the token's hash is kept."""
+
+    __tablename__ = "device_links"
+    __table_args__ = (sa.CheckConstraint("kind IN ('projector', 'tablet')", name="kind"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    table_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: so.Mapped[datetime] = so.mapped_column(AwareDateTime(), default=now)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
