@@ -310,11 +310,14 @@ def _target(target: str, labels: Labels) -> str:
     return target
 
 
+MODERATION_ACTIONS_JA = ("操作（idea.hide 非表示 / idea.restore 再表示 / idea.edit 修正 / idea.merge まとめ / "
+                         "idea.unmerge まとめの取り消し / idea.approve 承認 / idea.reject 却下）")
+MODERATION_ACTIONS_EN = ("Action (idea.hide / idea.restore / idea.edit / idea.merge / idea.unmerge / idea.approve / "
+                         "idea.reject)")
+
+
 def _moderation(m: Meeting) -> Dataset:
-    fields = [_f("at", "日時（UTC）", "When (UTC)"), _f("action", "操作（idea.hide 非表示 / idea.restore 再表示 / idea.edit 修正 / idea.merge まとめ / "
-                                                   "idea.unmerge まとめの取り消し / idea.approve 承認 / idea.reject 却下）",
-                                                   "Action (idea.hide / idea.restore / idea.edit / idea.merge / "
-                                                   "idea.unmerge / idea.approve / idea.reject)"),
+    fields = [_f("at", "日時（UTC）", "When (UTC)"), _f("action", MODERATION_ACTIONS_JA, MODERATION_ACTIONS_EN),
               _f("idea_id", "意見の番号", "Idea id"), _f("category", "理由の区分", "Reason, as a category")]
     rows = db.session.execute(sa.select(AuditEvent).where(AuditEvent.meeting_id == m.id,
                                                           AuditEvent.action.like("idea.%"))

@@ -3,8 +3,19 @@
 from meeting.models.audit import AuditEvent, Connection, OpLog
 from meeting.models.help import HelpCall
 from meeting.models.idea import Announcement, Idea, Vote
-from meeting.models.meeting import (DeviceLink, Meeting, OpenVisit, ReportOut, Round, Seat, SeatingRule, Stream, Table,
-                                   TableHost, VideoRoom)
+from meeting.models.meeting import (
+                                   DeviceLink,
+                                   Meeting,
+                                   OpenVisit,
+                                   ReportOut,
+                                   Round,
+                                   Seat,
+                                   SeatingRule,
+                                   Stream,
+                                   Table,
+                                   TableHost,
+                                   VideoRoom,
+)
 from meeting.models.opinion import OpinionMapSnapshot
 from meeting.models.panel import PanelQuota, Roster, RosterPerson, Selection
 from meeting.models.participant import Invitation, Participant

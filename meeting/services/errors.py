@@ -92,6 +92,11 @@ MESSAGES = {
     "merge_sources": _l("Please choose at least two different ideas to merge."),
     "merge_hidden": _l("Hidden ideas and ideas waiting for approval cannot be merged."),
     "not_merged": _l("This idea is not merged."),
+    "open_code_unknown": _l("This code does not open any meeting now. Please check it, or ask the staff for the current code."),
+    "open_capacity": _l("The capacity must be a whole number from 1 to %(max)s, or empty for no limit."),
+    "open_categories": _l("Please write each question on its own line as “category: value, value, …” "
+                          "(at most 8 questions of 20 values)."),
+    "not_open": _l("This meeting is not open to the public."),
     "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
 from meeting.models import Invitation, Meeting
-from meeting.services import invitations, meetings, seating
+from meeting.services import invitations, meetings, openings, seating
 from meeting.services.errors import ServiceError
 from meeting.sessions import current_participant, sign_in_participant
 from meeting.web.forms import CodeForm, WelcomeForm
@@ -49,6 +49,10 @@ def by_code():
             return _start(inv)
         except ServiceError as err:
             error = err.message
+            try:  # an open meeting's public code, typed instead of scanned
+                return redirect(url_for("open.by_code", code=openings.find(form.code.data).open_code))
+            except ServiceError:
+                pass
     elif form.is_submitted():
         error = _("Please type the 8-character code from your invitation.")
     return render_template("join/code.html", form=form, error=error), (400 if error else 200)
@@ -116,7 +120,8 @@ def table():
         return redirect(url_for("join.index"))
     meeting = db.session.get(Meeting, person.meeting_id)
     g.meeting_language = meeting.language
-    return render_template("join/table.html", meeting=meeting, person=person, table=meetings.table_of(person))
+    return render_template("join/table.html", meeting=meeting, person=person, table=meetings.table_of(person),
+                           waiting=openings.waiting_position(person))
 
 
 @bp.route("/language/<lang>", methods=["POST"])
