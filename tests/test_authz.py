@@ -96,7 +96,7 @@ def world(tmp_path, migrated_db):
         first_round = db.session.scalar(sa.select(Round.id).where(Round.meeting_id == m))
         ids = {"meeting_id": m, "participant_id": a["participant_id"], "person_id": 1, "selection_id": selection.id,
                "user_id": victim, "idea_id": idea, "idea2_id": idea2, "poll_id": poll["poll"]["id"], "draft_id": draft,
-               "fmt": "svg", "token": "not-a-token", "lang": "en", "filename": "css/app.css",
+               "fmt": "svg", "token": "not-a-token", "code": "NOTACODE", "lang": "en", "filename": "css/app.css",
                "round_id": first_round, "spare_id": spare, "table_id": a["table_id"], "rule_id": rules[0].id,
                "second_rule_id": rules[1].id, "spare2_id": spare2, "b_id": b["participant_id"],
                "help_id": help_call.id, "announcement_id": notices[0], "second_announcement_id": notices[1],
