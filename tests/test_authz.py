@@ -188,7 +188,7 @@ EVENT_PAYLOADS = {
     "edit_idea": {"idea_id": "idea_id", "text": "公園にベンチを置く", "reason": "読みやすく"},
     "announce_to": {"text": "お知らせ", "table_id": "table_id"}, "announcement_clear": {"announcement_id": "announcement_id"},
     "idea_merge": {"target_id": "idea_id", "source_ids": ["idea2_id"]}, "idea_unmerge": {"idea_id": "idea2_id"},
-    "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
+    "funnel": {}, "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
     "proxy_idea": {"participant_id": "participant_id", "text": "代理の意見"},
     "proxy_vote": {"participant_id": "participant_id", "idea_id": "idea2_id", "value": "agree"},
 }

@@ -10,7 +10,7 @@ from meeting.extensions import db
 from meeting.models import Idea, Vote
 from meeting.models._base import iso
 from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
-from meeting.services import announcements, help, ideas, merging, moderation, people, proxy, similar
+from meeting.services import announcements, funnel, help, ideas, merging, moderation, people, proxy, similar
 from meeting.services.events import participant_stream, stream_positions
 
 
@@ -134,3 +134,8 @@ def proxy_idea(who, data):
 @client_event("proxy_vote", role="staff")
 def proxy_vote(who, data):
     return proxy.vote(_staff(who), who.meeting_id, data.get("participant_id"), data.get("idea_id"), data.get("value"))
+
+
+@client_event("funnel", role="staff", read_only=True)
+def participation_funnel(who, data):
+    return funnel.view(_staff(who), who.meeting_id)

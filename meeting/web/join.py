@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
 from meeting.models import Invitation, Meeting
+from meeting.models._base import now
 from meeting.services import invitations, meetings, openings, seating
 from meeting.services.errors import ServiceError
 from meeting.sessions import current_participant, sign_in_participant
@@ -69,6 +70,9 @@ def by_token(token: str):
 
 
 def _start(inv: Invitation):
+    if inv.opened_at is None:  # the funnel's "opened the link", whether or not they go on to join
+        inv.opened_at = now()
+        db.session.commit()
     person = current_participant()
     if person is not None and person.id == inv.participant_id:
         return redirect(url_for("join.table"))
