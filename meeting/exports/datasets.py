@@ -461,7 +461,7 @@ class OpenData:
 
 DATASET_NAMES = ("meeting", "rounds", "tables", "seating", "ideas", "votes", "polls", "poll_results", "ballots",
                  "moderation", "audit", "attendance", "selections", "opinion_groups", "opinion_participants",
-                 "opinion_repness", "opinion_consensus", "vote_breakdown")
+                 "opinion_repness", "opinion_consensus", "vote_breakdown", "funnel")
 
 
 def collect(meeting: Meeting, *, with_opinion: bool = True) -> OpenData:
@@ -482,3 +482,36 @@ def collect(meeting: Meeting, *, with_opinion: bool = True) -> OpenData:
 
 def repness_dict(r) -> dict:
     return {k: plain(v) if isinstance(v, float) else v for k, v in asdict(r).items()}
+
+
+# ------------------------------------------------------------------ the participation funnel
+
+FUNNEL_STAGES_JA = {"invited": "招待された", "opened": "リンクを開いた", "joined": "参加した", "posted": "意見を出した",
+                    "voted": "投票した", "stayed": "最後までいた"}
+FUNNEL_STAGES_EN = {"invited": "Invited", "opened": "Opened the link", "joined": "Joined", "posted": "Posted an idea",
+                    "voted": "Voted", "stayed": "Stayed to the end"}
+
+
+def _funnel(m: Meeting, labels: Labels) -> Dataset:
+    """One row per line of the funnel: everyone, each table, each group value, each quota (counts
+    under 5 empty, see services/funnel.py)."""
+    from meeting.services import funnel
+
+    data = funnel.funnel(m.id)
+    fields = [_f("scope", "範囲（overall 全体 / table テーブル / category 属性 / quota 割り当て）",
+                 "Scope (overall / table / category / quota)"),
+              _f("group", "テーブル名または属性の名前", "Table name or category"),
+              _f("value", "属性の値", "Category value"),
+              _f("quota_min", "割り当ての最小", "Quota minimum"), _f("quota_max", "割り当ての最大", "Quota maximum")]
+    fields += [_f(s, f"{FUNNEL_STAGES_JA[s]}（人数、5人未満は空）", f"{FUNNEL_STAGES_EN[s]} (people; empty under 5)")
+               for s in funnel.STAGES]
+    rows = [["overall", "", "", None, None, *(data["overall"][s] for s in funnel.STAGES)]]
+    rows += [["table", r["table"], "", None, None, *(r[s] for s in funnel.STAGES)] for r in data["tables"]]
+    rows += [["category", r["category"], r["value"], None, None, *(r[s] for s in funnel.STAGES)]
+             for r in data["categories"]]
+    rows += [["quota", r["category"], r["value"], r["min"], r["max"], *(r[s] for s in funnel.STAGES)]
+             for r in data["quotas"]]
+    return Dataset("funnel", "参加の流れ", "Participation funnel", fields, rows)
+
+
+DATASET_HOOKS.append(_funnel)
