@@ -95,7 +95,7 @@ MESSAGES = {
     "report_not_running": _l("The report-out is not running."),
     "report_not_paused": _l("The report-out is not paused."),
     "report_done": _l("This report-out has already ended."),
-    "report_time": _l("Please give a time from 0 to %(max)s minutes (speaking at least 10 seconds)."),
+    "report_time": _l("Please give a time from 0 to %(max)s minutes (speaking at least 1 second)."),
     "projector_link": _l("This screen's link is not valid (any more). Please ask the facilitator for a new projector link."),
     "plenary_too_few": _l("The plenary list needs at least two ideas for a poll."),
 }

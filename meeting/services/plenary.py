@@ -387,7 +387,7 @@ def skip_report(user, meeting_id: int, report_id) -> tuple[dict, Changes]:
 def report_settings(user, meeting_id: int, speak_s, questions_s) -> tuple[dict, Changes]:
     """The meeting's speaking and question times for a report-out; waiting report-outs take them too."""
     staff.require_facilitator(user, meeting_id)
-    speak = validate.bounded_int(speak_s, 10, REPORT_MAX_S, "report_time", max=REPORT_MAX_S // 60)
+    speak = validate.bounded_int(speak_s, 1, REPORT_MAX_S, "report_time", max=REPORT_MAX_S // 60)
     questions = validate.bounded_int(questions_s, 0, REPORT_MAX_S, "report_time", max=REPORT_MAX_S // 60)
     meeting = db.session.get(Meeting, meeting_id)
     meeting.report_speak_s, meeting.report_questions_s = speak, questions
