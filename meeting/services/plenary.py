@@ -126,8 +126,10 @@ def host_table(person: Participant) -> int | None:
 
 def _idea(meeting_id: int, idea_id) -> Idea:
     idea = db.session.get(Idea, idea_id) if validate.is_id(idea_id) else None
-    if idea is None or idea.meeting_id != meeting_id or not _visible(idea) or idea.merged_into_id is not None:
+    if idea is None or idea.meeting_id != meeting_id:
         raise ServiceError("not_found")
+    if not _visible(idea) or idea.merged_into_id is not None:
+        raise ServiceError("plenary_not_visible")
     return idea
 
 
