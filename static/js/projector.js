@@ -57,9 +57,9 @@
     const left = reportLeft(r);
     const live = r.state === 'running' || r.state === 'paused';
     const speaking = live && left > r.questions_s;
-    const phase = !live || left === 0 ? t.time_up : (speaking ? t.speaking : t.questions);
-    const shown = !live || left === 0 ? '' : (r.state === 'paused' ? t.paused + ' ' : '')
-      + mmss(speaking ? left - r.questions_s : left);
+    let phase = !live || left === 0 ? t.time_up : (speaking ? t.speaking : t.questions);
+    if (live && left > 0 && r.state === 'paused') phase += ' · ' + t.paused;
+    const shown = !live || left === 0 ? '' : mmss(speaking ? left - r.questions_s : left);
     setText($('pj-report-phase'), phase);
     const clock = $('pj-report-clock');
     setText(clock, shown);
@@ -96,7 +96,7 @@
         ideaNodes.set(idea.id, entry);
       }
       setText(entry.text, idea.text);
-      setText(entry.table, idea.table);
+      setText(entry.table, K.fill(t.table, { name: idea.table }));
       const others = Array.from(new Set((idea.sources || []).map((s) => s.table).filter((n) => n !== idea.table)));
       setText(entry.also, others.length ? K.fill(t.also, { tables: others.join('、') }) : '');
       if (list.children[index] !== entry.node) list.insertBefore(entry.node, list.children[index] || null);
