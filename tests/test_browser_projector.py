@@ -103,3 +103,55 @@ def test_the_projector_shows_the_report_out_timer_and_the_plenary_results(server
             assert requests.get(link["url"], timeout=10).status_code == 404
     finally:
         close_all(phones + [control])
+
+
+def test_a_host_marks_on_the_phone_and_the_control_room_runs_the_report_out(server, tmp_path):
+    from tests.browser import join, phone, staff_page
+
+    demo = server.demo(participants=2, tables=1)
+    with chromium() as browser:
+        host = phone(browser)
+        join(host, demo["participants"][0]["join_url"], "さくら")
+        neighbour = phone(browser)
+        join(neighbour, demo["participants"][1]["join_url"], "もみじ")
+        facilitator = demo["facilitator"]
+        control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"])
+        control.set_viewport_size(LAPTOP)
+        control.goto(facilitator["control_url"])
+        control.locator(".tile").first.wait_for(timeout=10000)
+        staff = Phone(server, staff_login(server, facilitator["email"], facilitator["password"]),
+                      auth={"meeting_id": demo["meeting_id"]})
+        try:
+            snap = staff.call("snapshot", {})["snapshot"]
+            me = next(p["id"] for p in snap["seating"]["people"] if p["label"] == "さくら")
+            assert staff.call("set_host", {"table_id": snap["tables"][0]["id"], "participant_id": me})["ok"]
+        finally:
+            staff.close()
+        host.locator("#host").wait_for(state="visible", timeout=5000)
+        host.get_by_label("あなたの意見").fill("川沿いに散歩道を作る")
+        host.get_by_role("button", name="意見を送る").click()
+        idea = host.locator("#ideas li", has_text="川沿いに散歩道を作る")
+        idea.get_by_role("button", name="全体会に出す").click()
+        idea.get_by_role("button", name="全体会に出さない").wait_for(timeout=5000)
+        # The neighbour sees the mark, without a button of their own.
+        theirs = neighbour.locator("#ideas li", has_text="川沿いに散歩道を作る")
+        theirs.locator(".plenary-badge").wait_for(state="visible", timeout=5000)
+        assert theirs.get_by_role("button", name="全体会に出す").count() == 0
+
+        # The control room: the list, the queue, the report-out; every phone shows who reports.
+        control.locator("#plenary-panel summary").click()
+        control.locator("#plenary-ideas li", has_text="川沿いに散歩道を作る").wait_for(timeout=5000)
+        control.get_by_role("button", name="全体会に意見を出したテーブルを順に並べる").click()
+        control.locator("#report-queue li", has_text="1").wait_for(timeout=5000)
+        control.get_by_role("button", name="次のテーブル").click()
+        control.locator("#report-clock", has_text="発表").wait_for(timeout=5000)
+        for screen in (host, neighbour):
+            screen.locator("#report-now", has_text="発表中: テーブル 1").wait_for(timeout=5000)
+        keep(control, tmp_path, "control-plenary.png")
+        # Unmarking from the table's detail takes it off the plenary list.
+        control.locator("#plenary-panel summary").click()
+        control.locator(".tile").first.click()
+        card = control.locator("#detail-ideas li", has_text="川沿いに散歩道を作る")
+        card.get_by_role("button", name="全体会から外す").click()
+        idea.get_by_role("button", name="全体会に出す").wait_for(timeout=5000)
+        theirs.locator(".plenary-badge").wait_for(state="hidden", timeout=5000)
