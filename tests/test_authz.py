@@ -89,6 +89,7 @@ def world(tmp_path, migrated_db):
         victim = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == "victim@example.org"))
         person_a = db.session.get(Participant, a["participant_id"])
         idea = ideas.post_idea(person_a, "公園にベンチを")[0]["idea"]["id"]
+        idea2 = ideas.post_idea(person_a, "公園のベンチを増やす")[0]["idea"]["id"]
         poll = polls.create_poll(organizer, m, {"kind": "agree", "question": "賛成？", "table_id": a["table_id"]})[0]
         polls.open_poll(organizer, m, poll["poll"]["id"])
         draft = polls.create_poll(organizer, m, {"kind": "agree", "question": "下書き"})[0]["poll"]["id"]
@@ -109,7 +110,7 @@ def world(tmp_path, migrated_db):
         db.session.commit()
         first_round = db.session.scalar(sa.select(Round.id).where(Round.meeting_id == m))
         ids = {"meeting_id": m, "participant_id": a["participant_id"], "person_id": 1, "selection_id": selection.id,
-               "user_id": victim, "idea_id": idea, "poll_id": poll["poll"]["id"], "draft_id": draft,
+               "user_id": victim, "idea_id": idea, "idea2_id": idea2, "poll_id": poll["poll"]["id"], "draft_id": draft,
                "fmt": "svg", "token": "not-a-token", "lang": "en", "filename": "css/app.css",
                "round_id": first_round, "spare_id": spare, "table_id": a["table_id"], "rule_id": rules[0].id,
                "second_rule_id": rules[1].id, "spare2_id": spare2, "b_id": b["participant_id"],
@@ -207,6 +208,10 @@ EVENT_PAYLOADS = {
     "report_resume": {}, "report_skip": {"report_id": "report_id"}, "report_settings": {"speak_s": 120, "questions_s": 60},
     "plenary_poll": {"kind": "approval", "question": "どれを優先しますか"}, "projector_create": {},
     "projector_revoke": {"link_id": "link_id"},
+    "idea_merge": {"target_id": "idea_id", "source_ids": ["idea2_id"]}, "idea_unmerge": {"idea_id": "idea2_id"},
+    "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
+    "proxy_idea": {"participant_id": "participant_id", "text": "代理の意見"},
+    "proxy_vote": {"participant_id": "participant_id", "idea_id": "idea2_id", "value": "agree"},
 }
 # Events that remove what they name: each staff role gets its own target.
 PER_ROLE = {("seating_rule_remove", "organizer"): {"rule_id": "second_rule_id"},

@@ -162,6 +162,11 @@ IDEA_FIELDS = [
     _f("created_at", "出した日時（UTC）", "When it was posted (UTC)"),
     _f("edited_at", "読みやすく直された日時（UTC、直されていなければ空）",
        "When staff edited it for readability (UTC; empty when never edited; the original is not published)"),
+    _f("merged_into", "似た意見としてまとめられた先の意見の番号（まとめられていなければ空）",
+       "Idea it was merged into as a duplicate (id; empty when not merged). Its own votes stay on this row"),
+    _f("pending", "事前確認で承認も却下もされないまま終わったか（そのときは文は空）",
+       "Still waiting for approval at the end (pre-moderation; the text is then empty)"),
+    _f("proxy", "スタッフが代理で入力したか", "Entered by staff on behalf of a resident without a phone"),
     _f("agree", "賛成の数", "Agree votes"), _f("disagree", "反対の数", "Disagree votes"),
     _f("pass", "どちらでもないの数", "Pass votes"),
 ]
@@ -185,8 +190,9 @@ def _ideas(m: Meeting, labels: Labels) -> Dataset:
     out = []
     for idea, table, rnd in rows:
         row = [idea.id, idea.table_id, table, rnd, labels(idea.participant_id),
-               "" if idea.hidden else idea.text, idea.hidden,
+               "" if idea.hidden or idea.pending else idea.text, idea.hidden,
                moderation_category(idea.hidden_reason) if idea.hidden else "", idea.created_at, idea.edited_at,
+               idea.merged_into_id, idea.pending, idea.proxy_staff_id is not None,
                *(counts.get(idea.id, {}).get(v, 0) for v in VOTE_VALUES)]
         for values, width in extra:
             row += values.get(idea.id, [None] * width)
@@ -305,8 +311,10 @@ def _target(target: str, labels: Labels) -> str:
 
 
 def _moderation(m: Meeting) -> Dataset:
-    fields = [_f("at", "日時（UTC）", "When (UTC)"), _f("action", "操作（idea.hide 非表示 / idea.restore 再表示）",
-                                                   "Action (idea.hide / idea.restore)"),
+    fields = [_f("at", "日時（UTC）", "When (UTC)"), _f("action", "操作（idea.hide 非表示 / idea.restore 再表示 / idea.edit 修正 / idea.merge まとめ / "
+                                                   "idea.unmerge まとめの取り消し / idea.approve 承認 / idea.reject 却下）",
+                                                   "Action (idea.hide / idea.restore / idea.edit / idea.merge / "
+                                                   "idea.unmerge / idea.approve / idea.reject)"),
               _f("idea_id", "意見の番号", "Idea id"), _f("category", "理由の区分", "Reason, as a category")]
     rows = db.session.execute(sa.select(AuditEvent).where(AuditEvent.meeting_id == m.id,
                                                           AuditEvent.action.like("idea.%"))
@@ -315,7 +323,8 @@ def _moderation(m: Meeting) -> Dataset:
     for e in rows:
         kind, _, ident = e.target.partition(":")
         out.append([e.created_at, e.action, int(ident) if ident.isdigit() else None,
-                    moderation_category((e.detail or {}).get("reason"))])
+                    "duplicate" if e.action in ("idea.merge", "idea.unmerge")
+                    else moderation_category((e.detail or {}).get("reason"))])
     return Dataset("moderation", "モデレーションの記録", "Moderation log", fields, out)
 
 

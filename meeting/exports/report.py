@@ -95,7 +95,9 @@ def when(meeting: Meeting) -> str:
 # ------------------------------------------------------------------ the report's content
 
 def _idea_line(idea: Idea) -> dict:
-    return {"id": idea.id, "hidden": idea.hidden, "text": "" if idea.hidden else idea.text,
+    withheld = idea.hidden or idea.pending
+    return {"id": idea.id, "hidden": idea.hidden, "pending": idea.pending and not idea.hidden,
+            "text": "" if withheld else idea.text, "merged_into": idea.merged_into_id,
             "category": moderation_category(idea.hidden_reason) if idea.hidden else ""}
 
 

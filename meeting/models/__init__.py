@@ -11,8 +11,8 @@ from meeting.models.poll import Ballot, Poll
 from meeting.models.staff import LoginThrottle, MeetingStaff, StaffSession, StaffUser
 
 __all__ = [
-    "Announcement", "AuditEvent", "Ballot", "Connection", "DeviceLink", "HelpCall", "Idea", "Invitation", "LoginThrottle", "Meeting",
-    "MeetingStaff",
+    "Announcement", "AuditEvent", "Ballot", "Connection", "DeviceLink", "HelpCall", "Idea", "Invitation",
+    "LoginThrottle", "Meeting", "MeetingStaff",
     "OpLog", "OpinionMapSnapshot", "PanelQuota", "Participant", "Poll", "ReportOut", "Roster", "RosterPerson", "Round",
     "Selection", "Seat", "SeatingRule", "StaffSession", "StaffUser", "Stream", "Table", "TableHost", "Vote",
 ]

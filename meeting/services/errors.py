@@ -85,6 +85,13 @@ MESSAGES = {
     # Control room (help calls, people, moderation, plenary)
     "help_state": _l("This help call has already been answered."),
     "idea_unchanged": _l("The text is the same as before."),
+    "idea_merged": _l("This idea was merged with a similar one. Please vote on the merged idea."),
+    "idea_pending": _l("Your idea is waiting for the staff's approval. You can vote on it once it is shown."),
+    "idea_pending_staff": _l("This idea is waiting for approval: approve or reject it."),
+    "idea_decided": _l("This idea has already been approved or rejected."),
+    "merge_sources": _l("Please choose at least two different ideas to merge."),
+    "merge_hidden": _l("Hidden ideas and ideas waiting for approval cannot be merged."),
+    "not_merged": _l("This idea is not merged."),
     "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),
