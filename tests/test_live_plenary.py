@@ -147,6 +147,29 @@ def test_a_report_out_ends_by_itself_when_its_time_is_up(hall):
     assert audit(hall, "report.timeout")
 
 
+def test_a_merge_in_the_moderation_refreshes_the_plenary_list_with_its_sources(hall):
+    control, projector, phones, snaps = hall["control"], hall["projector"], hall["phones"], hall["snaps"]
+    first = next(i for i, s in enumerate(snaps) if s["table"]["id"] != snaps[0]["table"]["id"])
+    a = phones[0].call("post_idea", {"text": "図書館の開館時間を夜まで延ばす"})["idea"]
+    b = phones[first].call("post_idea", {"text": "図書館の開館時間を夜まで延ばしてほしい"})["idea"]
+    for idea in (a, b):
+        assert control.call("plenary_mark", {"idea_id": idea["id"], "plenary": True})["ok"]
+    # Proposed for a one-click merge: the two tables' ideas fall in one near-duplicate group.
+    arrives(control, "plenary_changed", lambda m: any({a["id"], b["id"]} <= set(g) for g in m["plenary"]["groups"]))
+    merged = control.call("idea_merge", {"target_id": a["id"], "source_ids": [b["id"]]})
+    assert merged["ok"], merged
+
+    def merged_view(m):
+        listed = {i["id"]: i for i in m["plenary"]["ideas"]}
+        return a["id"] in listed and b["id"] not in listed and [s["id"] for s in listed[a["id"]]["sources"]] == [b["id"]]
+
+    shown = arrives(projector, "plenary_changed", merged_view)
+    target = next(i for i in shown["plenary"]["ideas"] if i["id"] == a["id"])
+    assert target["sources"][0]["table"] == snaps[first]["table"]["name"]
+    assert sorted(target["table_ids"]) == sorted({a["table_id"], b["table_id"]})
+    arrives(control, "plenary_changed", merged_view)
+
+
 def test_a_revoked_projector_link_is_refused_and_its_socket_closed(hall):
     server, control = hall["server"], hall["control"]
     created = control.call("projector_create", {})
@@ -156,6 +179,11 @@ def test_a_revoked_projector_link_is_refused_and_its_socket_closed(hall):
     try:
         assert control.call("projector_revoke", {"link_id": created["link"]["id"]})["ok"]
         assert second.wait_for(lambda: not second.client.connected, timeout=WITHIN), "socket still open"
+        # Every projector socket of the meeting closes; one whose link still holds connects again.
+        hall["projector"].wait_for(lambda: not hall["projector"].client.connected, timeout=WITHIN)
+        again = Phone(server, requests.Session(), auth={"projector": hall["link"]["url"].rsplit("/", 1)[1]})
+        assert again.call("snapshot", {})["ok"]
+        again.close()
         page = requests.get(url, timeout=10)
         assert page.status_code == 404 and 'role="alert"' in page.text and "data-token" not in page.text
         with pytest.raises(Exception):
