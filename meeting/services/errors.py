@@ -104,7 +104,8 @@ MESSAGES = {
     "report_done": _l("This report-out has already ended."),
     "report_time": _l("Please give a time from 0 to %(max)s minutes (speaking at least 1 second)."),
     "projector_link": _l("This screen's link is not valid (any more). Please ask the facilitator for a new projector link."),
-    "plenary_not_visible": _l("Only a visible idea can go to the plenary (not hidden, not waiting for approval, not merged into another)."),
+    "plenary_not_visible": _l(
+        "Only a visible idea can go to the plenary (not hidden, not waiting for approval, not merged into another)."),
     "plenary_too_few": _l("The plenary list needs at least two ideas for a poll."),
 }
 
