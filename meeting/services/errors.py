@@ -100,6 +100,18 @@ MESSAGES = {
     "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),
+    # Plenary: report-outs and the plenary poll (staff)
+    "report_started": _l("This table has already reported (or is reporting now)."),
+    "report_queue_over": _l("No table is waiting to report. Add a table to the queue first."),
+    "no_report": _l("No table is reporting now."),
+    "report_not_running": _l("The report-out is not running."),
+    "report_not_paused": _l("The report-out is not paused."),
+    "report_done": _l("This report-out has already ended."),
+    "report_time": _l("Please give a time from 0 to %(max)s minutes (speaking at least 1 second)."),
+    "projector_link": _l("This screen's link is not valid (any more). Please ask the facilitator for a new projector link."),
+    "plenary_not_visible": _l(
+        "Only a visible idea can go to the plenary (not hidden, not waiting for approval, not merged into another)."),
+    "plenary_too_few": _l("The plenary list needs at least two ideas for a poll."),
 }
 
 
