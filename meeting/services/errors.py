@@ -92,6 +92,8 @@ MESSAGES = {
     "merge_sources": _l("Please choose at least two different ideas to merge."),
     "merge_hidden": _l("Hidden ideas and ideas waiting for approval cannot be merged."),
     "not_merged": _l("This idea is not merged."),
+    "tablet_on_phone": _l("This person is using their own phone right now. Please use the phone, or ask the staff."),
+    "tablet_link": _l("This tablet link is no longer valid. Please ask the staff for a new one."),
     "open_code_unknown": _l("This code does not open any meeting now. Please check it, or ask the staff for the current code."),
     "open_capacity": _l("The capacity must be a whole number from 1 to %(max)s, or empty for no limit."),
     "open_categories": _l("Please write each question on its own line as “category: value, value, …” "
