@@ -209,7 +209,8 @@ EVENT_PAYLOADS = {
     "plenary_poll": {"kind": "approval", "question": "どれを優先しますか"}, "projector_create": {},
     "projector_revoke": {"link_id": "link_id"},
     "idea_merge": {"target_id": "idea_id", "source_ids": ["idea2_id"]}, "idea_unmerge": {"idea_id": "idea2_id"},
-    "funnel": {}, "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
+    "funnel": {}, "video_room": {"table_id": "table_id", "url": "https://meet.jit.si/kurumaza-a"},
+    "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
     "proxy_idea": {"participant_id": "participant_id", "text": "代理の意見"},
     "proxy_vote": {"participant_id": "participant_id", "idea_id": "idea2_id", "value": "agree"},
 }

@@ -97,6 +97,7 @@ MESSAGES = {
     "open_categories": _l("Please write each question on its own line as “category: value, value, …” "
                           "(at most 8 questions of 20 values)."),
     "not_open": _l("This meeting is not open to the public."),
+    "video_url": _l("Please give the video room as a web address starting with https:// (at most %(max)s characters)."),
     "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),
