@@ -64,3 +64,46 @@ def test_share_link_join_by_code_and_the_table_video_room(server, tmp_path):
         call = opened.value
         call.wait_for_url(room, timeout=10000)
         assert resident.get_by_role("link", name="テーブルのビデオ会議に入る").is_visible()
+
+
+def test_free_text_answers_grouped_in_the_control_room(server, tmp_path):
+    from tests.live import Phone, close_all, join_over_http, staff_login
+
+    demo = server.demo(participants=5, tables=1)
+    staff = Phone(server, staff_login(server, demo["facilitator"]["email"], demo["facilitator"]["password"]),
+                  auth={"meeting_id": demo["meeting_id"]})
+    others = [Phone(server, join_over_http(p["join_url"], f"区民{i}")) for i, p in enumerate(demo["participants"][1:])]
+    try:
+        poll = staff.call("create_poll", {"kind": "text", "question": "区にいちばん望むことは何ですか"})["poll"]
+        assert staff.call("open_poll", {"poll_id": poll["id"]})["ok"]
+        with chromium() as browser:
+            resident = phone(browser)
+            join(resident, demo["participants"][0]["join_url"], "さくら")
+            card = resident.locator(f'.poll[data-poll-id="{poll["id"]}"]')
+            area = card.get_by_label("あなたの言葉で答えてください")
+            area.fill("保育園が足りないので増やしてほしい")
+            # Others answer while she is still at the keyboard: her words and the caret stay.
+            for phone_, text in zip(others, ["保育園に入れず困っています。保育園を増やして", "公園のトイレをきれいにしてほしい",
+                                             "公園のトイレが汚くて子どもが使えない", "バスの本数を増やしてほしい"], strict=True):
+                assert phone_.call("cast_ballot", {"poll_id": poll["id"], "ballot": {"text": text}})["ok"]
+            area.press("End")
+            resident.keyboard.type("です")
+            assert area.input_value() == "保育園が足りないので増やしてほしいです"
+            card.locator("button.send").click()
+            card.locator(".accepted").wait_for(timeout=5000)
+
+            control = staff_page(browser, demo["facilitator"]["login_url"], demo["facilitator"]["email"],
+                                 demo["facilitator"]["password"])
+            control.goto(demo["facilitator"]["control_url"])
+            control.locator("#polls-panel summary").click()
+            results = control.locator(f'.poll[data-poll-id="{poll["id"]}"] .themes')
+            results.locator(".typical li", has_text="保育園が足りないので増やしてほしいです").wait_for(timeout=5000)
+            assert results.locator(".theme").count() >= 2
+            assert "トイレ" in results.inner_text()
+            row = results.locator(".typical li", has_text="公園のトイレをきれいに")
+            row.get_by_role("button", name="意見にする").click()
+            row.get_by_role("button", name="意見にしました").wait_for(timeout=5000)
+            # The promoted answer is an idea at the table: the resident's phone lists it.
+            resident.locator("li.idea", has_text="公園のトイレをきれいにしてほしい").wait_for(timeout=5000)
+    finally:
+        close_all(others + [staff])

@@ -151,8 +151,7 @@
     text(poll, state) {
       // One textarea per poll card, kept across redraws so typed words and the caret survive.
       if (!state.area) {
-        state.area = el('textarea', { class: 'text-answer', rows: 4, maxLength: (poll.rules && poll.rules.max_length) || 500,
-          'aria-label': poll.question });
+        state.area = el('textarea', { class: 'text-answer', rows: 4, maxLength: (poll.rules && poll.rules.max_length) || 500 });
         state.area.value = state.text || '';
         state.area.addEventListener('input', () => { state.text = state.area.value; });
       }
