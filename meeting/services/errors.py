@@ -60,6 +60,8 @@ MESSAGES = {
     "too_many_on_one": _l("You can put at most %(max)s dots on “%(option)s”."),
     "too_few_ranked": _l("Please rank at least %(min)s (you ranked %(count)s)."),
     "too_many_ranked": _l("You can rank at most %(max)s (you ranked %(count)s)."),
+    "text_answer_empty": _l("Please write your answer before sending."),
+    "too_long": _l("An answer can be at most %(max)s characters long."),
     # Agenda and clock (staff)
     "step_kind": _l("Please choose a table round or a plenary step."),
     "step_title": _l("Please give the step a title (at most %(max)s characters)."),
@@ -97,6 +99,7 @@ MESSAGES = {
     "open_categories": _l("Please write each question on its own line as “category: value, value, …” "
                           "(at most 8 questions of 20 values)."),
     "not_open": _l("This meeting is not open to the public."),
+    "video_url": _l("Please give the video room as a web address starting with https:// (at most %(max)s characters)."),
     "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),
