@@ -51,8 +51,12 @@ run: install
 	$(BIN)/python -m meeting db upgrade
 	MEETING_PORT=$(PORT) MEETING_BASE_URL=$(BASE_URL) $(BIN)/python -m meeting.serve
 
+# In parallel (pytest-xdist), one worker per core unless `make test TEST_WORKERS=N`; the fault
+# tests, and tests sharing a module's fixture, stay on one worker (tests/conftest.py).
+TEST_WORKERS ?= auto
+
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The reference packages live in their own venv (see requirements-bench.txt).
 .venv-reference/.installed: requirements-reference.txt

@@ -10,7 +10,7 @@ from meeting import realtime  # noqa: F401,E402
 from meeting.config import PROJECT_DIR, build_config
 from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from meeting.realtime import wire
-from meeting.realtime.queue import ResilientRedisManager
+from meeting.realtime.queue import ResilientRedisManager, queue_channel
 
 LANGUAGES = ("ja", "en")
 
@@ -57,7 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     origins = app.config["ALLOWED_ORIGINS"]
     # Several processes share rooms through Redis, with a manager that rides out its outages.
-    queue = {"client_manager": ResilientRedisManager(app.config["REDIS_URL"])} if app.config["REDIS_URL"] else {}
+    queue = {}
+    if app.config["REDIS_URL"]:
+        queue["client_manager"] = ResilientRedisManager(app.config["REDIS_URL"], channel=queue_channel(app.config))
     socketio.init_app(
         app,
         async_mode=app.config["MEETING_ASYNC_MODE"],

@@ -40,6 +40,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "MEETING_ASYNC_MODE": env.get("MEETING_ASYNC_MODE", "gevent"),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'kurumaza.sqlite3'}",
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Several deployments on one Redis: each its own Socket.IO channel and rate-limit keys.
+        "REDIS_NAMESPACE": env.get("MEETING_REDIS_NAMESPACE", ""),
         # Printed links follow the port the server runs on unless the public address is given.
         "BASE_URL": (env.get("MEETING_BASE_URL") or f"http://127.0.0.1:{env.get('MEETING_PORT') or '5000'}").rstrip("/"),
         "ALLOWED_ORIGINS": [o.strip() for o in env.get("MEETING_ALLOWED_ORIGINS", "").split(",") if o.strip()],
@@ -56,6 +58,7 @@ def build_config(overrides: dict | None = None) -> dict:
         "MAP_INTERVAL": float(env.get("MEETING_MAP_INTERVAL", "5")),
         "POLL_CLOCK_INTERVAL": float(env.get("MEETING_POLL_CLOCK_INTERVAL", "1.0")),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": env.get("MEETING_REDIS_NAMESPACE", ""),
         "RATELIMIT_HEADERS_ENABLED": True,
         # While Redis is away, limits count in this process's memory instead of failing the request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

@@ -15,6 +15,31 @@ TEST_SECRET = "test-secret-key-with-enough-length-0123456789"
 TEST_DATA_KEY = "test-data-key-with-enough-length-0123456789"
 
 
+# Scopes whose fixture is built once for the tests that share it, if they run in one process.
+SHARED_SCOPES = ("class", "module", "package")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    """Which tests `make test` (pytest-xdist, --dist loadgroup) keeps on one worker, in order.
+
+    The fault tests stop and kill servers, Redis and PostgreSQL clusters of their own under
+    dozens of phones: one at a time, never two at once. Tests sharing a fixture wider than a test
+    (a module's server, a report built once) stay together, so it is built once, not per worker.
+    Every other test goes to whichever worker is free.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        scopes = {defs[-1].scope for defs in (info.name2fixturedefs.values() if info else ()) if defs}
+        if scopes & set(SHARED_SCOPES):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory):
     """A SQLite file built by the Alembic migrations, copied for each test."""

@@ -2,6 +2,7 @@
 
 import collections
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -26,10 +27,57 @@ POSTGRES_ADMIN = os.environ.get("MEETING_TEST_POSTGRES", "postgresql://postgres@
 REDIS_TEST_URL = os.environ.get("MEETING_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
+# Under pytest-xdist each worker is a process of its own ("gw0", "gw1", ...); "" otherwise.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+LOWEST_PORT = 10000
+
+
+def _own_ports() -> list[int]:
+    """The ports this process hands out: below the kernel's ephemeral range (which outgoing
+    connections draw from, so a client never holds a port a server is about to bind or to bind
+    again after a restart), one block per xdist worker (two workers never pick the same one),
+    walked from a random point (another test run on the machine rarely walks the same ports)."""
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(WORKER[2:]) if WORKER[2:].isdigit() else 0
+    size = (ephemeral - LOWEST_PORT) // max(workers, 1)
+    if size < 200 or index >= workers:
+        return []
+    block = list(range(LOWEST_PORT + index * size, LOWEST_PORT + (index + 1) * size))
+    start = random.randrange(size)
+    return block[start:] + block[:start]
+
+
+_PORTS = _own_ports()
+_next_port = 0
+_port_lock = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port no one listens on now, and that no other worker of this test run hands out."""
+    global _next_port
+    with _port_lock:
+        for _ in range(len(_PORTS)):
+            port = _PORTS[_next_port % len(_PORTS)]
+            _next_port += 1
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue  # taken (by a service of the machine, or still closing)
+                return port
+    with socket.socket() as s:  # no block of our own: the kernel picks
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def redis_namespace(database_url: str) -> str:
+    """Servers on one database share a Socket.IO channel and rate-limit keys on the shared Redis;
+    servers on another (another test, another xdist worker) never hear them."""
+    return "test-" + hashlib.sha1(database_url.encode()).hexdigest()[:12]
 
 
 class PostgresDatabase:
@@ -65,6 +113,7 @@ class LiveServer:
         self.env["DATABASE_URL"] = database_url or f"sqlite:///{tmp_path / 'live.sqlite3'}"
         if redis_url:
             self.env["REDIS_URL"] = redis_url
+            self.env["MEETING_REDIS_NAMESPACE"] = redis_namespace(self.env["DATABASE_URL"])
         else:
             self.env.pop("REDIS_URL", None)
         self.env.update(extra_env or {})

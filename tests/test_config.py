@@ -41,3 +41,14 @@ def test_async_mode_and_database_url(tmp_path, monkeypatch):
     cfg = build_config({"INSTANCE_PATH": str(tmp_path)})
     assert cfg["MEETING_ASYNC_MODE"] == "eventlet"
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://kz@db/kz"
+
+
+def test_redis_namespace_names_the_channel_and_the_rate_limit_keys(tmp_path, monkeypatch):
+    from meeting.realtime.queue import queue_channel
+
+    monkeypatch.delenv("MEETING_REDIS_NAMESPACE", raising=False)
+    cfg = build_config({"INSTANCE_PATH": str(tmp_path)})
+    assert queue_channel(cfg) == "flask-socketio" and cfg["RATELIMIT_KEY_PREFIX"] == ""  # as before
+    monkeypatch.setenv("MEETING_REDIS_NAMESPACE", "setagaya")
+    cfg = build_config({"INSTANCE_PATH": str(tmp_path)})
+    assert queue_channel(cfg) == "setagaya:flask-socketio" and cfg["RATELIMIT_KEY_PREFIX"] == "setagaya"

@@ -142,3 +142,35 @@ def test_first_start_creates_an_organizer_and_prints_its_login_once(tmp_path):
     live.start()  # a second start prints no new login
     live.stop()
     assert live.log.read_text().count("password:") == 1
+
+
+@pytest.mark.postgres
+def test_two_deployments_on_one_redis_never_hear_each_other(tmp_path):
+    """MEETING_REDIS_NAMESPACE: the same meeting and table ids on two deployments sharing one Redis."""
+    folders = {name: tmp_path / name for name in ("north", "south")}
+    for folder in folders.values():
+        folder.mkdir()
+    with serving("postgresql", folders["north"], extra_env={"MEETING_REDIS_NAMESPACE": "north"}) as north, \
+            serving("postgresql", folders["south"], extra_env={"MEETING_REDIS_NAMESPACE": "south"}) as south:
+        phones = {}
+        for name, live in (("north", north), ("south", south)):
+            demo = live.demo(participants=2, tables=1)
+            assert demo["meeting_id"] == 1  # a fresh database each: the same ids on both
+            phones[name] = [Phone(live, join_over_http(p["join_url"], f"{name}{n}"))
+                            for n, p in enumerate(demo["participants"])]
+        try:
+            def texts(phone):
+                return [m["idea"]["text"] for m in phone.named("idea_posted")]
+
+            # Each table's neighbour gets its own deployment's idea through Redis (in publish order),
+            # so by then the other deployment would have heard the first one too.
+            for name, text in (("north", "北の案"), ("south", "南の案")):
+                author, neighbour = phones[name]
+                assert author.call("post_idea", {"text": text})["ok"]
+                assert neighbour.wait_for(lambda n=neighbour, t=text: t in texts(n)), name
+            for phone in phones["north"]:
+                assert "南の案" not in texts(phone)
+            for phone in phones["south"]:
+                assert "北の案" not in texts(phone)
+        finally:
+            close_all(phones["north"] + phones["south"])

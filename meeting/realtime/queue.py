@@ -23,6 +23,14 @@ from redis.retry import Retry
 RETRY_MIN = 0.25
 RETRY_MAX = 2.0
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default, shared by every process of a deployment
+
+
+def queue_channel(config) -> str:
+    """The pub/sub channel: Redis's channels ignore the database number, so a namespace names it."""
+    namespace = config.get("REDIS_NAMESPACE")
+    return f"{namespace}:{CHANNEL}" if namespace else CHANNEL
+
+
 log = logging.getLogger("meeting.queue")  # the app's log (python-socketio's own shows errors only)
 
 
