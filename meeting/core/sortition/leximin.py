@@ -31,7 +31,9 @@ REPAIR_TRIES = 8  # people tried as the one to swap out when mending a panel in 
 WALK_GAP = 0.05  # MIP gap in the walk (its panels need not be the heaviest, only on the face)
 WALK_TOL = 1e-9  # a constraint within this of its bound counts as tight in the walk
 FACE_TOL = 1e-6  # pricing keeps to panels within this share of the face weight
-EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
+EXTRA_COLUMNS = 10
+LP_TRIES = 8
+IPM_COLUMNS = 200  # a first master solve with more columns than this runs by interior point  # random objectives over the walk's face before a MIP (a vertex is often a panel)  # further violated panels per pricing round, from one-person swaps
 
 
 class _Swaps:
@@ -373,7 +375,15 @@ def _decompose(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels
     while True:
         try:
             # the first solve always runs to the end: at the time limit it is the guarantee
+            _t = time.process_time()
+            if first and len(master.columns) > IPM_COLUMNS:
+                master.h.setOptionValue("solver", "ipm")  # many columns at once: interior point + crossover
             y, z, value = master.solve(None if deadline is None or first else deadline - time.perf_counter())
+            master.h.setOptionValue("solver", "simplex")
+            import os
+            if os.environ.get("LX_DEBUG"):
+                print("master solve", round(time.process_time() - _t, 2), "value", value, "cols", len(master.columns),
+                      "iters", master.h.getInfo().simplex_iteration_count, flush=True)
         except _TimeUp:
             return "time", value
         first = False
@@ -489,6 +499,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     G = c.G
     x = target * c.size
     found: list[np.ndarray] = []
+    weights: list[float] = []  # x = sum weights_j found_j + mass * (the point left)
     mass = 1.0
     cols = np.arange(G, dtype=np.int32)
     h = oracle.h
@@ -496,6 +507,14 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     base_hi = np.where(np.isfinite(hi), hi, INF)
     current_lo, current_hi = base_lo, base_hi
     previous: Optional[np.ndarray] = None
+    # the face's LP with a random objective: its vertex is often integral, i.e. a panel, at a
+    # fraction of a MIP's cost (the MIP is asked only when the vertex is fractional)
+    lp = new_highs()
+    lp.passModel(h.getLp())
+    lp.changeColsIntegrality(G, cols, np.full(G, highspy.HighsVarType.kContinuous, dtype=np.uint8))
+    lp_hits = 0
+    why = "end"
+    T = {"lp": 0.0, "mip": 0.0, "repair": 0.0, "all": time.process_time()}
     h.setOptionValue("mip_rel_gap", WALK_GAP)  # any panel on the face will do: stop early
     try:
         for _ in range(2 * G + 2):
@@ -512,13 +531,34 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             row_hi = np.where(at_lo, lo, np.where(np.isfinite(hi), hi, INF))
             for r in np.flatnonzero((row_lo != current_lo) | (row_hi != current_hi)):
                 h.changeRowBounds(int(r), float(row_lo[r]), float(row_hi[r]))
+                lp.changeRowBounds(int(r), float(row_lo[r]), float(row_hi[r]))
             current_lo, current_hi = row_lo, row_hi
             col_lo, col_hi = np.where(at_ub, ub, 0.0), np.where(at_0, 0.0, ub)
+            _t = time.process_time()
             v = None if previous is None else _repair(A, previous, row_lo, row_hi, col_lo, col_hi, rng)
+            T["repair"] += time.process_time() - _t
             if v is None:
+                _t = time.process_time()
+                lp.changeColsBounds(G, cols, col_lo, col_hi)
+                for _try in range(LP_TRIES):
+                    lp.changeColsCost(G, cols, rng.random(G))
+                    lp.run()
+                    if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                        break
+                    vertex = np.array(lp.getSolution().col_value)
+                    rounded = np.rint(vertex)
+                    if np.abs(vertex - rounded).max() <= 1e-6:
+                        v = rounded.astype(int)
+                        lp_hits += 1
+                        break
+                T["lp"] += time.process_time() - _t
+            if v is None:
+                _t = time.process_time()
                 h.changeColsBounds(G, cols, col_lo, col_hi)
                 v, _ = oracle.best(rng.random(G))
+                T["mip"] += time.process_time() - _t
                 if v is None:
+                    why = "noface"
                     break  # no real panel on this face
             else:
                 check_panel(c, v)
@@ -526,6 +566,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             found.append(v)
             d = x - v
             if np.abs(d).max() <= WALK_TOL:
+                weights.append(mass)
                 mass = 0.0
                 break
             ad = A @ d
@@ -542,9 +583,12 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
                 steps.append(((-x)[m] / d[m]).min(initial=np.inf))
             theta = float(min(steps))
             if theta < 0:
+                why = f"theta {theta}"
                 break  # rounding left x outside the relaxation: column generation goes on from here
             if not np.isfinite(theta):
+                why = "inf"
                 break
+            weights.append(mass * theta / (1.0 + theta))
             mass *= 1.0 / (1.0 + theta)
             x = np.clip(x + theta * d, 0.0, ub)
             report(1.0 - mass)
@@ -553,19 +597,55 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             h.changeRowBounds(int(r), float(base_lo[r]), float(base_hi[r]))
         h.setOptionValue("mip_rel_gap", 1e-7)
         h.changeColsBounds(G, cols, np.zeros(G), c.size.astype(float))
-    return found
+    import os
+    if os.environ.get("LX_DEBUG"):
+        T["all"] = time.process_time() - T["all"]
+        print("walk steps", len(found), why, "mass", mass, "lp hits", lp_hits, {a: round(b, 2) for a, b in T.items()}, flush=True)
+    return found, np.array(weights + [0.0] * (len(found) - len(weights))), mass
+
+
+def _merge(panels: list[np.ndarray], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct panels and their summed weights (normalised), dropping weight 0."""
+    index: dict[bytes, int] = {}
+    rows: list[np.ndarray] = []
+    lam: list[float] = []
+    for counts, w in zip(panels, weights):
+        if w <= 0:
+            continue
+        key = counts.astype(np.int32).tobytes()
+        j = index.setdefault(key, len(rows))
+        if j == len(rows):
+            rows.append(counts)
+            lam.append(0.0)
+        lam[j] += float(w)
+    out = np.array(lam)
+    return np.array(rows), out / out.sum()
 
 
 def _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_deadline, deadline,
            walk_report, decompose_report, decomposition) -> tuple[str, float]:
     """Panels for the relaxed allocation: the walk, then face-restricted column generation."""
-    for counts in _walk(c, oracle, relaxation, target, rng, walk_deadline, walk_report):
+    found, weights, mass = _walk(c, oracle, relaxation, target, rng, walk_deadline, walk_report)
+    for counts in found:
         remember(counts)
+    if found and mass == 0.0:
+        # the walk ended at a panel: its own weights are a lottery; if it meets every share
+        # (rounding over the steps only), nothing is left to solve
+        matrix, lam = _merge(found, weights)
+        share = (lam @ matrix) / c.size
+        on = target > 0
+        if np.all(share[on] >= target[on] * (1 - DECOMPOSE_TOL)) and np.all(share[~on] <= 1e-12):
+            decomposition.extend([matrix, lam])
+            return "reached", 1.0
+    import os
+    _t = time.process_time()
     try:
         return _decompose(c, oracle, swaps, remember, panels, target, deadline, decompose_report,
                           relaxation.face(target), decomposition)
     finally:
         oracle.restrict(None, 0.0)
+        if os.environ.get("LX_DEBUG"):
+            print("decompose cpu", time.process_time() - _t, "panels", len(panels), flush=True)
 
 
 def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
