@@ -14,6 +14,7 @@ from typing import Optional
 
 import highspy
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .feasibility import check_feasibility
 from .model import InfeasibleQuotas, Instance, Progress, Result, SolverError
@@ -31,9 +32,9 @@ REPAIR_TRIES = 8  # people tried as the one to swap out when mending a panel in 
 WALK_GAP = 0.05  # MIP gap in the walk (its panels need not be the heaviest, only on the face)
 WALK_TOL = 1e-9  # a constraint within this of its bound counts as tight in the walk
 FACE_TOL = 1e-6  # pricing keeps to panels within this share of the face weight
-EXTRA_COLUMNS = 10
-LP_TRIES = 8
-IPM_COLUMNS = 200  # a first master solve with more columns than this runs by interior point  # random objectives over the walk's face before a MIP (a vertex is often a panel)  # further violated panels per pricing round, from one-person swaps
+EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
+LP_TRIES = 8  # random objectives over the walk's face before a MIP (a vertex is often a panel)
+IPM_COLUMNS = 200  # a first master solve with more columns than this runs by interior point
 
 
 class _Swaps:
@@ -907,6 +908,16 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
     every level proven so far, with `optimal` False. The first level (the MAXIMIN optimum) is
     always proven, past the limit if need be, so a LEXIMIN cut short is never below MAXIMIN.
     """
+    # numpy's BLAS threads spin while waiting: on a shared machine (and with HiGHS beside them)
+    # they cost several times the work of the small products here, so one thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _leximin(instance, levels=levels, progress=progress, seed=seed, initial_rounds=initial_rounds,
+                        compiled=compiled, method_name=method_name, time_limit=time_limit)
+
+
+def _leximin(instance: Instance, *, levels: Optional[int], progress: Optional[Progress], seed: int,
+             initial_rounds: Optional[int], compiled: Optional[Compiled], method_name: str,
+             time_limit: Optional[float]) -> Result:
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
     report = _monotone(progress)
