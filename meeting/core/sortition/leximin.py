@@ -376,15 +376,10 @@ def _decompose(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels
     while True:
         try:
             # the first solve always runs to the end: at the time limit it is the guarantee
-            _t = time.process_time()
             if first and len(master.columns) > IPM_COLUMNS:
                 master.h.setOptionValue("solver", "ipm")  # many columns at once: interior point + crossover
             y, z, value = master.solve(None if deadline is None or first else deadline - time.perf_counter())
             master.h.setOptionValue("solver", "simplex")
-            import os
-            if os.environ.get("LX_DEBUG"):
-                print("master solve", round(time.process_time() - _t, 2), "value", value, "cols", len(master.columns),
-                      "iters", master.h.getInfo().simplex_iteration_count, flush=True)
         except _TimeUp:
             return "time", value
         first = False
@@ -513,9 +508,6 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     lp = new_highs()
     lp.passModel(h.getLp())
     lp.changeColsIntegrality(G, cols, np.full(G, highspy.HighsVarType.kContinuous, dtype=np.uint8))
-    lp_hits = 0
-    why = "end"
-    T = {"lp": 0.0, "mip": 0.0, "repair": 0.0, "all": time.process_time()}
     h.setOptionValue("mip_rel_gap", WALK_GAP)  # any panel on the face will do: stop early
     try:
         for _ in range(2 * G + 2):
@@ -535,11 +527,8 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
                 lp.changeRowBounds(int(r), float(row_lo[r]), float(row_hi[r]))
             current_lo, current_hi = row_lo, row_hi
             col_lo, col_hi = np.where(at_ub, ub, 0.0), np.where(at_0, 0.0, ub)
-            _t = time.process_time()
             v = None if previous is None else _repair(A, previous, row_lo, row_hi, col_lo, col_hi, rng)
-            T["repair"] += time.process_time() - _t
             if v is None:
-                _t = time.process_time()
                 lp.changeColsBounds(G, cols, col_lo, col_hi)
                 for _try in range(LP_TRIES):
                     lp.changeColsCost(G, cols, rng.random(G))
@@ -550,16 +539,11 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
                     rounded = np.rint(vertex)
                     if np.abs(vertex - rounded).max() <= 1e-6:
                         v = rounded.astype(int)
-                        lp_hits += 1
                         break
-                T["lp"] += time.process_time() - _t
             if v is None:
-                _t = time.process_time()
                 h.changeColsBounds(G, cols, col_lo, col_hi)
                 v, _ = oracle.best(rng.random(G))
-                T["mip"] += time.process_time() - _t
                 if v is None:
-                    why = "noface"
                     break  # no real panel on this face
             else:
                 check_panel(c, v)
@@ -584,10 +568,8 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
                 steps.append(((-x)[m] / d[m]).min(initial=np.inf))
             theta = float(min(steps))
             if theta < 0:
-                why = f"theta {theta}"
                 break  # rounding left x outside the relaxation: column generation goes on from here
             if not np.isfinite(theta):
-                why = "inf"
                 break
             weights.append(mass * theta / (1.0 + theta))
             mass *= 1.0 / (1.0 + theta)
@@ -598,10 +580,6 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             h.changeRowBounds(int(r), float(base_lo[r]), float(base_hi[r]))
         h.setOptionValue("mip_rel_gap", 1e-7)
         h.changeColsBounds(G, cols, np.zeros(G), c.size.astype(float))
-    import os
-    if os.environ.get("LX_DEBUG"):
-        T["all"] = time.process_time() - T["all"]
-        print("walk steps", len(found), why, "mass", mass, "lp hits", lp_hits, {a: round(b, 2) for a, b in T.items()}, flush=True)
     return found, np.array(weights + [0.0] * (len(found) - len(weights))), mass
 
 
@@ -638,15 +616,11 @@ def _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_dea
         if np.all(share[on] >= target[on] * (1 - DECOMPOSE_TOL)) and np.all(share[~on] <= 1e-12):
             decomposition.extend([matrix, lam])
             return "reached", 1.0
-    import os
-    _t = time.process_time()
     try:
         return _decompose(c, oracle, swaps, remember, panels, target, deadline, decompose_report,
                           relaxation.face(target), decomposition)
     finally:
         oracle.restrict(None, 0.0)
-        if os.environ.get("LX_DEBUG"):
-            print("decompose cpu", time.process_time() - _t, "panels", len(panels), flush=True)
 
 
 def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
