@@ -434,7 +434,7 @@ def pool_of_30(seed):
                     quotas, 5)
 
 
-@pytest.mark.parametrize("seed", [7])
+@pytest.mark.parametrize("seed", [7, 8, 9, 15])
 def test_leximin_equals_brute_force_on_30_people_with_households(seed):
     inst = pool_of_30(seed)
     exact, levels = brute_force_leximin_by_class(inst)
