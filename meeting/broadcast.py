@@ -69,9 +69,17 @@ class TallyCoalescer:
 tallies = TallyCoalescer()
 
 
+# Functions of committed Changes that return more to recount soon (views derived from what changed,
+# such as the plenary list after an idea changed).
+watchers: list = []
+
+
 def dispatch(changes: Changes) -> None:
     """Broadcast what a committed service call changed."""
     emit_events(changes.events)
-    tallies.mark(changes.dirty)
+    dirty = set(changes.dirty)
+    for watch in watchers:
+        dirty |= watch(changes)
+    tallies.mark(dirty)
     for sid in changes.disconnect:  # any worker's connection: the message queue carries it
         socketio.server.disconnect(sid, namespace="/")

@@ -62,6 +62,10 @@ def build_config(overrides: dict | None = None) -> dict:
         # Seconds after which LEXIMIN stops refining a panel draw (the minimum stays guaranteed).
         "PANEL_TIME_LIMIT": float(env.get("MEETING_PANEL_TIME_LIMIT", "120")),
         "CODE_RATE_LIMIT": env.get("MEETING_CODE_RATE_LIMIT", "30 per minute;300 per hour"),
+        # An open meeting's page and join form, per browser (a whole venue shares one address).
+        "OPEN_BROWSER_RATE_LIMIT": env.get("MEETING_OPEN_BROWSER_RATE_LIMIT", "10 per minute;60 per hour"),
+        # ... and per address only a ceiling far above a full hall joining at once.
+        "OPEN_ADDRESS_RATE_LIMIT": env.get("MEETING_OPEN_ADDRESS_RATE_LIMIT", "600 per minute"),
         # A request body larger than this is refused before it is read (413, with the app's page);
         # the largest is a roster file (meeting.imports.tabular.MAX_BYTES) plus the form around it.
         "MAX_CONTENT_LENGTH": int(float(env.get("MEETING_MAX_UPLOAD_MB", "50")) * 1024 * 1024) + 64 * 1024,

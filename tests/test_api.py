@@ -47,11 +47,13 @@ def test_a_published_meeting_with_pagination_etag_and_cors(world):
     assert [m["meeting_id"] for m in listed] == [mid]
     first = api.get(f"/api/v1/meetings/{mid}/ideas?per_page=3")
     body = first.get_json()
-    assert body["pagination"] == {"page": 1, "per_page": 3, "total": 8, "pages": 3}
+    assert body["pagination"] == {"page": 1, "per_page": 3, "total": 9, "pages": 3}  # 6 + 2 hidden + 1 merged
     assert [i["idea_id"] for i in body["ideas"]] == world["session"]["ideas"][:3]
     last = api.get(f"/api/v1/meetings/{mid}/ideas?per_page=3&page=3").get_json()["ideas"]
-    assert [i["idea_id"] for i in last] == world["session"]["hidden_ideas"]
-    assert all(i["hidden"] and i["text"] == "" and i["moderation"] for i in last)
+    *hidden, merged = last
+    assert [i["idea_id"] for i in hidden] == world["session"]["hidden_ideas"]
+    assert all(i["hidden"] and i["text"] == "" and i["moderation"] for i in hidden)
+    assert {merged["idea_id"]: merged["merged_into"]} == world["session"]["merged"] and not merged["hidden"]
     assert first.headers["Access-Control-Allow-Origin"] == "*"
     etag = first.headers["ETag"]
     again = api.get(f"/api/v1/meetings/{mid}/ideas?per_page=3", headers={"If-None-Match": etag})
@@ -63,7 +65,7 @@ def test_a_published_meeting_with_pagination_etag_and_cors(world):
     ranking = next(p for p in polls if p["kind"] == "ranking")
     assert [r["rank"] for r in ranking["results"]] == [1, 2, 3]
     report = api.get(f"/api/v1/meetings/{mid}/report").get_json()
-    assert report["ideas"] == 8 and report["hidden"] == 2 and report["polls"] == 10
+    assert report["ideas"] == 9 and report["hidden"] == 2 and report["polls"] == 10
     opinion = api.get(f"/api/v1/meetings/{mid}/opinion").get_json()
     assert opinion["computed_at"] is not None and opinion["min_votes"] == 5  # publishing computed the final map
     options = api.options(f"/api/v1/meetings/{mid}")

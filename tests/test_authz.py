@@ -14,7 +14,17 @@ from flask_socketio import SocketIOTestClient
 
 from meeting.config import PROJECT_DIR
 from meeting.extensions import db, socketio
-from meeting.models import HelpCall, Participant, Round, SeatingRule, Selection, StaffUser
+from meeting.models import (
+    DeviceLink,
+    HelpCall,
+    Participant,
+    ReportOut,
+    Round,
+    SeatingRule,
+    Selection,
+    StaffUser,
+    TableHost,
+)
 from meeting.services import ideas, polls, staff
 from tests.conftest import build_meeting, join, make_app, op_id
 
@@ -79,6 +89,7 @@ def world(tmp_path, migrated_db):
         victim = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == "victim@example.org"))
         person_a = db.session.get(Participant, a["participant_id"])
         idea = ideas.post_idea(person_a, "公園にベンチを")[0]["idea"]["id"]
+        idea2 = ideas.post_idea(person_a, "公園のベンチを増やす")[0]["idea"]["id"]
         poll = polls.create_poll(organizer, m, {"kind": "agree", "question": "賛成？", "table_id": a["table_id"]})[0]
         polls.open_poll(organizer, m, poll["poll"]["id"])
         draft = polls.create_poll(organizer, m, {"kind": "agree", "question": "下書き"})[0]["poll"]["id"]
@@ -91,15 +102,20 @@ def world(tmp_path, migrated_db):
         notices = [ideas.announce(organizer, m, "お知らせ")[0]["announcement"]["id"] for _ in range(2)]
         rules = [SeatingRule(meeting_id=m, kind="apart", participant_ids=[a["participant_id"], spare]) for _ in range(2)]
         db.session.add_all(rules)
+        # Participant A hosts table A (marks its ideas for the plenary); a report-out and a projector link.
+        db.session.add(TableHost(table_id=a["table_id"], participant_id=a["participant_id"]))
+        report = ReportOut(meeting_id=m, table_id=b["table_id"], position=1, state="waiting")
+        link = DeviceLink(meeting_id=m, kind="projector", token_hash="0" * 64)
+        db.session.add_all([report, link])
         db.session.commit()
         first_round = db.session.scalar(sa.select(Round.id).where(Round.meeting_id == m))
         ids = {"meeting_id": m, "participant_id": a["participant_id"], "person_id": 1, "selection_id": selection.id,
-               "user_id": victim, "idea_id": idea, "poll_id": poll["poll"]["id"], "draft_id": draft,
-               "fmt": "svg", "token": "not-a-token", "lang": "en", "filename": "css/app.css",
+               "user_id": victim, "idea_id": idea, "idea2_id": idea2, "poll_id": poll["poll"]["id"], "draft_id": draft,
+               "fmt": "svg", "token": "not-a-token", "code": "NOTACODE", "lang": "en", "filename": "css/app.css",
                "round_id": first_round, "spare_id": spare, "table_id": a["table_id"], "rule_id": rules[0].id,
                "second_rule_id": rules[1].id, "spare2_id": spare2, "b_id": b["participant_id"],
                "help_id": help_call.id, "announcement_id": notices[0], "second_announcement_id": notices[1],
-               "_rest": "nothing-here", "name": "ideas", "build": REPORT_BUILD}
+               "report_id": report.id, "link_id": link.id, "_rest": "nothing-here", "name": "ideas", "build": REPORT_BUILD}
         # A finished report package of M, so its pages have something to show the organizer.
         folder = tmp_path / "reports" / f"meeting-{m}" / REPORT_BUILD
         folder.mkdir(parents=True)
@@ -186,6 +202,16 @@ EVENT_PAYLOADS = {
     "person_remove": {"participant_id": "spare2_id"}, "person_readmit": {"participant_id": "spare2_id"},
     "edit_idea": {"idea_id": "idea_id", "text": "公園にベンチを置く", "reason": "読みやすく"},
     "announce_to": {"text": "お知らせ", "table_id": "table_id"}, "announcement_clear": {"announcement_id": "announcement_id"},
+    # The plenary and the projector.
+    "plenary_mark_host": {"idea_id": "idea_id", "plenary": True}, "plenary_mark": {"idea_id": "idea_id", "plenary": True},
+    "report_queue": {"table_ids": ["table_id"]}, "report_start": {}, "report_next": {}, "report_pause": {},
+    "report_resume": {}, "report_skip": {"report_id": "report_id"}, "report_settings": {"speak_s": 120, "questions_s": 60},
+    "plenary_poll": {"kind": "approval", "question": "どれを優先しますか"}, "projector_create": {},
+    "projector_revoke": {"link_id": "link_id"},
+    "idea_merge": {"target_id": "idea_id", "source_ids": ["idea2_id"]}, "idea_unmerge": {"idea_id": "idea2_id"},
+    "funnel": {}, "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
+    "proxy_idea": {"participant_id": "participant_id", "text": "代理の意見"},
+    "proxy_vote": {"participant_id": "participant_id", "idea_id": "idea2_id", "value": "agree"},
 }
 # Events that remove what they name: each staff role gets its own target.
 PER_ROLE = {("seating_rule_remove", "organizer"): {"rule_id": "second_rule_id"},

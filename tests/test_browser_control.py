@@ -155,3 +155,53 @@ def test_a_resident_whose_browser_lost_its_session_gets_back_in_with_a_code(serv
         keep(resident, tmp_path, "phone-similar.png")
         hint.locator(".similar-idea").first.get_by_role("button", name="賛成").click()
         mine.locator("button.vote-agree .n").filter(has_text="1").wait_for(timeout=5000)
+
+
+def test_merging_two_ideas_and_approving_a_waiting_one_in_the_control_room(server, tmp_path):
+    demo = server.demo(participants=2, tables=1)
+    with chromium() as browser:
+        resident = phone(browser)
+        join(resident, demo["participants"][0]["join_url"], "さくら")
+        neighbour = phone(browser)
+        join(neighbour, demo["participants"][1]["join_url"], "もみじ")
+        for text in ("公園にベンチを増やしてほしい", "公園のベンチをもっと増やして"):
+            resident.get_by_label("あなたの意見").fill(text)
+            resident.get_by_role("button", name="意見を送る").click()
+            resident.locator("li.idea", has_text=text).wait_for(timeout=5000)
+        neighbour.locator("li.idea", has_text="もっと増やして").get_by_role("button", name="賛成").click()
+
+        control = control_room(browser, demo)
+        control.locator(".tile").first.click()
+        detail = control.locator("#table-detail")
+        for text in ("ベンチを増やしてほしい", "もっと増やして"):
+            detail.locator("li.idea", has_text=text).get_by_label("まとめる").check()
+        control.get_by_role("button", name="チェックした意見をまとめる").click()
+        detail.locator(".merge-sources li", has_text="もっと増やして").wait_for(timeout=5000)
+        keep(control, tmp_path, "control-merged.png")
+        # The phones show one idea that gathers both, with the neighbour's vote carried over.
+        merged = neighbour.locator("li.idea", has_text="ベンチを増やしてほしい")
+        merged.locator(".merged-note").wait_for(timeout=5000)
+        assert neighbour.locator("li.idea").count() == 1
+        assert merged.get_by_role("button", name="賛成").get_attribute("aria-pressed") == "true"
+        keep(neighbour, tmp_path, "phone-merged.png")
+        resident.locator(".notice-merged").wait_for(timeout=5000)
+
+        # Undo it: both ideas are back on the phones.
+        detail.locator("li.idea.is-merged-away").get_by_role("button", name="まとめを取り消す").click()
+        neighbour.locator("li.idea", has_text="もっと増やして").wait_for(timeout=5000)
+        assert neighbour.locator("li.idea").count() == 2
+
+        # Pre-moderation: a new idea waits in the approval drawer until approved.
+        control.locator("#pending-panel summary").click()
+        control.get_by_label("新しい意見は").select_option("pre")
+        resident.get_by_label("あなたの意見").fill("児童館を日曜も開けてほしい")
+        resident.get_by_role("button", name="意見を送る").click()
+        resident.locator("li.idea", has_text="児童館").locator(".pending-note").wait_for(timeout=5000)
+        control.locator("#pending-count").filter(has_text="1").wait_for(timeout=5000)
+        item = control.locator("#pending-queue li", has_text="児童館")
+        keep(control, tmp_path, "control-approval.png")
+        item.get_by_role("button", name="承認する").click()
+        neighbour.locator("li.idea", has_text="児童館").wait_for(timeout=5000)
+        item.wait_for(state="detached", timeout=5000)
+        resident.locator(".notice-approved").wait_for(timeout=5000)
+        assert resident.locator("li.idea", has_text="児童館").locator(".pending-note").count() == 0

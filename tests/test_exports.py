@@ -125,8 +125,11 @@ def test_hidden_ideas_keep_a_category_not_their_text(app, session):
     assert {r["moderation"] for r in hidden} == {"other", "personal_data"}
     assert all(r["text"] == "" for r in hidden)
     assert {r["text"] for r in rows if r["hidden"] == "false"} >= {"駐輪場を増やす", "'=SUM(A1:A9) 図書館の開館時間を延ばす"}
+    merged = {int(r["idea_id"]): int(r["merged_into"]) for r in rows if r["merged_into"]}
+    assert merged == session["merged"]
     moderation = read_csv(session["client"].get(url(session["meeting_id"], "data/moderation.csv")).data)
-    assert [(r["action"], r["category"]) for r in moderation] == [("idea.hide", "other"), ("idea.hide", "personal_data")]
+    assert [(r["action"], r["category"]) for r in moderation] == [("idea.hide", "other"), ("idea.hide", "personal_data"),
+                                                                  ("idea.merge", "duplicate")]
 
 
 def test_poll_results_are_the_live_count_for_every_kind(app, session):

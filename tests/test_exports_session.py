@@ -1,7 +1,7 @@
 """A scripted meeting session for the export, report and API tests.
 
 Twelve residents drawn from a roster (names and addresses sealed), seated at two tables, post
-and vote on ideas; two ideas that named a private person are hidden; the plenary votes in
+and vote on ideas; two ideas that named a private person are hidden, a duplicate is merged; the plenary votes in
 every poll kind (a secret one among them, a before/after survey), and one table has its own
 poll. ``secrets_of`` lists every string that must never appear in a public file.
 """
@@ -12,10 +12,11 @@ import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Meeting, PanelQuota, Participant, RosterPerson, StaffUser
-from meeting.services import ideas, invitations, polls, secrets
+from meeting.services import ideas, invitations, merging, polls, secrets
 from tests.conftest import build_meeting, join
 
 HIDDEN_TEXTS = ["山田花子さんの家は世田谷区池尻9-8-7で夜うるさい", "佐藤一郎（090-1111-2222）に苦情を言うべき"]
+MERGED_TEXT = "ベンチをもっと増やしてほしい"
 IDEA_TEXTS = ["駐輪場を増やす", "公園に日陰をつくる", "=SUM(A1:A9) 図書館の開館時間を延ばす", "バスの本数を増やす",
               "ベンチを増やす", "子どもの遊び場を広げる"]
 POLL_QUESTION = "公園の使い方で一番大切なことは何ですか"
@@ -68,6 +69,9 @@ def scripted_session(app, *, participants=12, tables=2, language="ja"):
         db.session.commit()
         for idea_id, reason in zip(hidden, ["山田花子さんの住所が書かれている", "personal_data"]):
             _commit(ideas.hide_idea(user, meeting_id, idea_id, reason))
+        # A duplicate, merged into the idea it repeats: its votes stay its own in the open data.
+        duplicate = _commit(ideas.post_idea(people[-1], MERGED_TEXT))["idea"]["id"]
+        _commit(merging.merge_ideas(user, meeting_id, posted[4], [duplicate]))
 
         def run(spec, ballots, voters=people):
             poll = _commit(polls.create_poll(user, meeting_id, spec))["poll"]
@@ -110,6 +114,7 @@ def scripted_session(app, *, participants=12, tables=2, language="ja"):
         for card in invitations.printable(db.session.get(Meeting, meeting_id)):
             tokens += [card.token, card.code, card.code_display]
         return {"meeting_id": meeting_id, "polls": poll_ids, "hidden_ideas": hidden, "ideas": posted,
+                "merged": {duplicate: posted[4]},
                 "secrets": roster_names + addresses + tokens + nicknames + HIDDEN_TEXTS
                 + ["山田花子さんの住所が書かれている"] + [f"03-0000-{i:04d}" for i in range(len(people))],
                 "cards": cards}

@@ -1,10 +1,13 @@
 """The Setagaya day on a real server: 100 residents, 20 tables, a balanced first seating, three
-timed World Café rounds with hosts staying, then the plenary (real python-socketio clients)."""
+timed World Café rounds with hosts staying, then the plenary: hosts mark their tables' ideas, the
+report-outs run in order on the projector, and a plenary poll over the list runs to its result
+(real python-socketio clients)."""
 
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from tests.live import Phone, close_all, join_over_http, serving, staff_login
 
@@ -120,5 +123,66 @@ def test_the_setagaya_day(tmp_path):
             first_round_ideas = [i for t in final["tables"] for i in t["ideas"] if i["round_id"] == steps[0]["id"]]
             assert first_round_ideas and sum(i["tally"]["agree"] for i in first_round_ideas) >= 1
             assert control.call("step_next", {})["step"]["kind"] == "plenary"
+            the_plenary(server, control, phones, me, hosts, posted, final)
         finally:
             close_all(phones + [control])
+
+
+def the_plenary(server, control, phones, me, hosts, posted, final):
+    """Hosts bring one idea of their table each; the report-outs follow the queue on the projector;
+    everyone votes on the plenary list."""
+    link = control.call("projector_create", {})
+    assert link["ok"], link
+    projector = Phone(server, requests.Session(), auth={"projector": link["url"].rsplit("/", 1)[1]})
+    try:
+        assert projector.call("snapshot", {})["ok"]
+        by_person = {me[id(phone)]: phone for phone in phones}
+        marked = []
+        for host, table in hosts.items():
+            idea = posted[table][0][0]
+            ack = by_person[host].call("plenary_mark_host", {"idea_id": idea, "plenary": True})
+            assert ack["ok"], ack
+            marked.append(idea)
+        extra = posted[final["tables"][0]["id"]][1][0]  # the facilitator brings one more
+        assert control.call("plenary_mark", {"idea_id": extra, "plenary": True})["ok"]
+        marked.append(extra)
+        listed = control.call("snapshot", {})["snapshot"]["plenary"]["ideas"]
+        assert sorted(i["id"] for i in listed) == sorted(marked)  # every marked idea, each once
+        assert projector.wait_for(lambda: any(sorted(i["id"] for i in m["plenary"]["ideas"]) == sorted(marked)
+                                              for m in projector.named("plenary_changed")), 5)
+
+        # The report-outs: every table that brings an idea, in table order, followed by the projector.
+        queue = control.call("report_queue", {})
+        assert queue["ok"], queue
+        order = [t["id"] for t in final["tables"]]
+        assert [r["table_id"] for r in queue["reports"]["queue"]] == order
+        for table in order:
+            assert control.call("report_next", {})["ok"]
+            assert projector.wait_for(lambda t=table: any(
+                m["reports"]["current"] and m["reports"]["current"]["table_id"] == t
+                and m["reports"]["current"]["state"] == "running" for m in projector.named("report_changed")), 5)
+        assert control.call("report_skip", {"report_id": queue["reports"]["queue"][-1]["id"]})["ok"]
+        shown = [m["reports"]["current"]["table_id"] for m in projector.named("report_changed")
+                 if m["reports"]["current"] and m["reports"]["current"]["state"] == "running"]
+        assert list(dict.fromkeys(shown)) == order  # in queue order, none left out
+
+        # A plenary poll over the list runs to its result, live on the projector.
+        poll = control.call("plenary_poll", {"kind": "approval", "question": "区がまず取り組むべき意見は",
+                                             "rules": {"max_approvals": 3}, "open": True})
+        assert poll["ok"], poll
+        poll = poll["poll"]
+        assert [o["label"] for o in poll["options"]] == [i["text"] for i in listed]
+        chosen = {id(phone): [poll["options"][n % len(poll["options"])]["id"]] for n, phone in enumerate(phones)}
+        acks = each(lambda phone: phone.call("cast_ballot", {"poll_id": poll["id"], "ballot": {"options": chosen[id(phone)]}}),
+                    phones)
+        assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
+        assert projector.wait_for(lambda: any(m["poll_id"] == poll["id"] and m["results"]["ballots"] == len(phones)
+                                              for m in projector.named("poll_results")), 5)
+        assert control.call("close_poll", {"poll_id": poll["id"]})["ok"]
+        assert projector.wait_for(lambda: projector.named("poll_closed"), 5)
+        result = projector.named("poll_closed")[-1]["results"]
+        expected = {o["id"]: sum(1 for c in chosen.values() if o["id"] in c) for o in poll["options"]}
+        assert {r["id"]: r["value"] for r in result["rows"]} == expected and result["ballots"] == len(phones)
+        assert result["winners"] == [o for o, n in expected.items() if n == max(expected.values())]
+    finally:
+        projector.close()

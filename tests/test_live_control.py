@@ -146,3 +146,84 @@ def test_announcement_to_one_table_and_its_clearing_reach_only_that_table(day):
     for phone in elsewhere:  # checked after the positive marker above: the others never got it
         assert not [m for m in phone.named("announcement") if m["announcement"]["id"] == sent["announcement"]["id"]]
     assert len(audit(day, "announce.clear")) == 1
+
+
+def _connected(day):
+    return [(p, s) for p, s in zip(day["phones"], day["snaps"], strict=True) if p.client.connected]
+
+
+def _two_tables(day):
+    """Two connected phones at different tables, and each table's connected phones."""
+    live = _connected(day)
+    first = live[0]
+    second = next(x for x in live if x[1]["table"]["id"] != first[1]["table"]["id"])
+    at = {s["table"]["id"]: [p for p, t in live if t["table"]["id"] == s["table"]["id"]] for _, s in (first, second)}
+    return first, second, at
+
+
+def test_merge_and_unmerge_reach_every_phone_that_shows_the_ideas(day):
+    control = day["control"]
+    (a, sa), (b, sb), at = _two_tables(day)
+    ia = a.call("post_idea", {"text": "図書館の開館時間を夜まで延ばしてほしい"})["idea"]["id"]
+    ib = b.call("post_idea", {"text": "図書館を夜遅くまで開けてほしい"})["idea"]["id"]
+    assert a.call("vote", {"idea_id": ia, "value": "agree"})["ok"]
+    assert b.call("vote", {"idea_id": ib, "value": "agree"})["ok"]
+    merged = control.call("idea_merge", {"target_id": ia, "source_ids": [ib]})
+    assert merged["ok"], merged
+    assert merged["idea"]["tally"]["agree"] == 2
+    for phone in at[sb["table"]["id"]]:  # b's table: its idea goes, the merged idea comes in its place
+        arrives(phone, "idea_hidden", lambda m: m["idea_id"] == ib and m["merged_into_id"] == ia)
+        arrives(phone, "idea_posted", lambda m: m["idea"]["id"] == ia and len(m["idea"]["sources"]) == 1)
+    for phone in at[sa["table"]["id"]]:
+        arrives(phone, "idea_posted", lambda m: m["idea"]["id"] == ia and m["idea"]["tally"]["agree"] == 2)
+    assert arrives(b, "my_votes", lambda m: str(ia) in m["votes"])["votes"][str(ia)] == "agree"
+    arrives(b, "idea_moderated", lambda m: m["idea_id"] == ib and m["what"] == "merged")
+    assert control.call("idea_unmerge", {"idea_id": ib})["ok"]
+    for phone in at[sb["table"]["id"]]:
+        arrives(phone, "idea_posted", lambda m: m["idea"]["id"] == ib and m["idea"]["merged_into_id"] is None)
+        arrives(phone, "idea_hidden", lambda m: m["idea_id"] == ia)
+    for phone in at[sa["table"]["id"]]:
+        arrives(phone, "idea_posted", lambda m: m["idea"]["id"] == ia and m["idea"]["tally"]["agree"] == 1)
+    assert audit(day, "idea.merge")[0][2] == f"idea:{ia}"
+    assert audit(day, "idea.unmerge")[0][2] == f"idea:{ib}"
+
+
+def test_pre_moderation_approve_and_reject_reach_the_table_and_the_author(day):
+    control = day["control"]
+    (author, snap), (other, _), at = _two_tables(day)
+    mates = [p for p in at[snap["table"]["id"]] if p is not author]
+    assert control.call("meeting_settings", {"moderation": "pre"})["ok"]
+    try:
+        kept = author.call("post_idea", {"text": "公民館に授乳室を作ってほしい"})["idea"]
+        refused = author.call("post_idea", {"text": "田中さんの家の前がうるさい"})["idea"]
+        assert kept["pending"] and refused["pending"]
+        arrives(control, "idea_posted", lambda m: m["idea"]["id"] == refused["id"] and m["idea"]["pending"])
+        assert control.call("approve_idea", {"idea_id": kept["id"]})["ok"]
+        for phone in mates:
+            arrives(phone, "idea_posted", lambda m: m["idea"]["id"] == kept["id"] and not m["idea"]["pending"])
+        arrives(author, "idea_moderated", lambda m: m["idea_id"] == kept["id"] and m["what"] == "approved")
+        assert control.call("reject_idea", {"idea_id": refused["id"], "reason": "個人が特定されます"})["ok"]
+        arrives(author, "idea_moderated", lambda m: m["idea_id"] == refused["id"] and m["what"] == "rejected")
+        for phone in mates + [other]:  # after the markers above: no other phone ever had the rejected idea
+            assert not [m for m in phone.named("idea_posted") if m["idea"]["id"] == refused["id"]]
+    finally:
+        assert control.call("meeting_settings", {"moderation": "post"})["ok"]
+    assert audit(day, "idea.approve")[0][2] == f"idea:{kept['id']}"
+    assert audit(day, "idea.reject")[0][2] == f"idea:{refused['id']}"
+
+
+def test_proxy_entry_reaches_the_table_and_is_logged_as_proxy(day):
+    control = day["control"]
+    (phone, snap), _, at = _two_tables(day)
+    resident = next(s for p, s in zip(day["phones"], day["snaps"], strict=True)
+                    if s["table"]["id"] == snap["table"]["id"] and p is not phone)["me"]["id"]
+    posted = control.call("proxy_idea", {"participant_id": resident, "text": "バス停にベンチを置いてほしい"})
+    assert posted["ok"], posted
+    idea_id = posted["idea"]["id"]
+    for other in at[snap["table"]["id"]]:
+        arrives(other, "idea_posted", lambda m: m["idea"]["id"] == idea_id)
+    assert control.call("proxy_vote", {"participant_id": resident, "idea_id": idea_id, "value": "agree"})["ok"]
+    for other in at[snap["table"]["id"]]:
+        arrives(other, "tallies", lambda m: m["tallies"].get(str(idea_id), {}).get("agree") == 1)
+    assert audit(day, "proxy.idea")[0][2] == f"idea:{idea_id}"
+    assert '"value": "agree"' in audit(day, "proxy.vote")[0][3]

@@ -91,6 +91,10 @@ def test_the_html_report_has_charts_with_text_tables(world):
     assert "シュルツ法" in html and "モデレーションの記録" in html and "割り当て・抽選結果・出席・繰り上げ" in html
     assert "票が 5 票に満たない意見" in html  # the threshold is stated
     assert "（モデレーターが非表示にしました: personal_data）" in html
+    # The per-table minutes show the merged duplicate, and the moderation log names the merge.
+    (duplicate, target), = world["session"]["merged"].items()
+    assert f"似た意見として{target}番にまとめられました" in html
+    assert "<td>まとめ</td>" in html
 
 
 # ---------------------------------------------------------------- nothing personal leaves

@@ -162,6 +162,11 @@ IDEA_FIELDS = [
     _f("created_at", "出した日時（UTC）", "When it was posted (UTC)"),
     _f("edited_at", "読みやすく直された日時（UTC、直されていなければ空）",
        "When staff edited it for readability (UTC; empty when never edited; the original is not published)"),
+    _f("merged_into", "似た意見としてまとめられた先の意見の番号（まとめられていなければ空）",
+       "Idea it was merged into as a duplicate (id; empty when not merged). Its own votes stay on this row"),
+    _f("pending", "事前確認で承認も却下もされないまま終わったか（そのときは文は空）",
+       "Still waiting for approval at the end (pre-moderation; the text is then empty)"),
+    _f("proxy", "スタッフが代理で入力したか", "Entered by staff on behalf of a resident without a phone"),
     _f("agree", "賛成の数", "Agree votes"), _f("disagree", "反対の数", "Disagree votes"),
     _f("pass", "どちらでもないの数", "Pass votes"),
 ]
@@ -185,8 +190,9 @@ def _ideas(m: Meeting, labels: Labels) -> Dataset:
     out = []
     for idea, table, rnd in rows:
         row = [idea.id, idea.table_id, table, rnd, labels(idea.participant_id),
-               "" if idea.hidden else idea.text, idea.hidden,
+               "" if idea.hidden or idea.pending else idea.text, idea.hidden,
                moderation_category(idea.hidden_reason) if idea.hidden else "", idea.created_at, idea.edited_at,
+               idea.merged_into_id, idea.pending, idea.proxy_staff_id is not None,
                *(counts.get(idea.id, {}).get(v, 0) for v in VOTE_VALUES)]
         for values, width in extra:
             row += values.get(idea.id, [None] * width)
@@ -304,9 +310,14 @@ def _target(target: str, labels: Labels) -> str:
     return target
 
 
+MODERATION_ACTIONS_JA = ("操作（idea.hide 非表示 / idea.restore 再表示 / idea.edit 修正 / idea.merge まとめ / "
+                         "idea.unmerge まとめの取り消し / idea.approve 承認 / idea.reject 却下）")
+MODERATION_ACTIONS_EN = ("Action (idea.hide / idea.restore / idea.edit / idea.merge / idea.unmerge / idea.approve / "
+                         "idea.reject)")
+
+
 def _moderation(m: Meeting) -> Dataset:
-    fields = [_f("at", "日時（UTC）", "When (UTC)"), _f("action", "操作（idea.hide 非表示 / idea.restore 再表示）",
-                                                   "Action (idea.hide / idea.restore)"),
+    fields = [_f("at", "日時（UTC）", "When (UTC)"), _f("action", MODERATION_ACTIONS_JA, MODERATION_ACTIONS_EN),
               _f("idea_id", "意見の番号", "Idea id"), _f("category", "理由の区分", "Reason, as a category")]
     rows = db.session.execute(sa.select(AuditEvent).where(AuditEvent.meeting_id == m.id,
                                                           AuditEvent.action.like("idea.%"))
@@ -315,7 +326,8 @@ def _moderation(m: Meeting) -> Dataset:
     for e in rows:
         kind, _, ident = e.target.partition(":")
         out.append([e.created_at, e.action, int(ident) if ident.isdigit() else None,
-                    moderation_category((e.detail or {}).get("reason"))])
+                    "duplicate" if e.action in ("idea.merge", "idea.unmerge")
+                    else moderation_category((e.detail or {}).get("reason"))])
     return Dataset("moderation", "モデレーションの記録", "Moderation log", fields, out)
 
 
@@ -449,7 +461,7 @@ class OpenData:
 
 DATASET_NAMES = ("meeting", "rounds", "tables", "seating", "ideas", "votes", "polls", "poll_results", "ballots",
                  "moderation", "audit", "attendance", "selections", "opinion_groups", "opinion_participants",
-                 "opinion_repness", "opinion_consensus", "vote_breakdown")
+                 "opinion_repness", "opinion_consensus", "vote_breakdown", "funnel")
 
 
 def collect(meeting: Meeting, *, with_opinion: bool = True) -> OpenData:
@@ -470,3 +482,36 @@ def collect(meeting: Meeting, *, with_opinion: bool = True) -> OpenData:
 
 def repness_dict(r) -> dict:
     return {k: plain(v) if isinstance(v, float) else v for k, v in asdict(r).items()}
+
+
+# ------------------------------------------------------------------ the participation funnel
+
+FUNNEL_STAGES_JA = {"invited": "招待された", "opened": "リンクを開いた", "joined": "参加した", "posted": "意見を出した",
+                    "voted": "投票した", "stayed": "最後までいた"}
+FUNNEL_STAGES_EN = {"invited": "Invited", "opened": "Opened the link", "joined": "Joined", "posted": "Posted an idea",
+                    "voted": "Voted", "stayed": "Stayed to the end"}
+
+
+def _funnel(m: Meeting, labels: Labels) -> Dataset:
+    """One row per line of the funnel: everyone, each table, each group value, each quota (counts
+    under 5 empty, see services/funnel.py)."""
+    from meeting.services import funnel
+
+    data = funnel.funnel(m.id)
+    fields = [_f("scope", "範囲（overall 全体 / table テーブル / category 属性 / quota 割り当て）",
+                 "Scope (overall / table / category / quota)"),
+              _f("group", "テーブル名または属性の名前", "Table name or category"),
+              _f("value", "属性の値", "Category value"),
+              _f("quota_min", "割り当ての最小", "Quota minimum"), _f("quota_max", "割り当ての最大", "Quota maximum")]
+    fields += [_f(s, f"{FUNNEL_STAGES_JA[s]}（人数、5人未満は空）", f"{FUNNEL_STAGES_EN[s]} (people; empty under 5)")
+               for s in funnel.STAGES]
+    rows = [["overall", "", "", None, None, *(data["overall"][s] for s in funnel.STAGES)]]
+    rows += [["table", r["table"], "", None, None, *(r[s] for s in funnel.STAGES)] for r in data["tables"]]
+    rows += [["category", r["category"], r["value"], None, None, *(r[s] for s in funnel.STAGES)]
+             for r in data["categories"]]
+    rows += [["quota", r["category"], r["value"], r["min"], r["max"], *(r[s] for s in funnel.STAGES)]
+             for r in data["quotas"]]
+    return Dataset("funnel", "参加の流れ", "Participation funnel", fields, rows)
+
+
+DATASET_HOOKS.append(_funnel)

@@ -65,7 +65,8 @@ def polis_files(data: OpenData, base_url: str = "") -> dict[str, bytes]:
         per_person.setdefault(pid, {})[iid] = v
     comments = write_csv(COMMENTS, ([_ms(i.created_at), _polis_date(i.created_at, zone), i.id,
                                      voter(i.participant_id) if i.participant_id else "", tally[i.id][0], tally[i.id][1],
-                                     -1 if i.hidden else 1, "" if i.hidden else i.text] for i in ideas), bom=False)
+                                     -1 if i.hidden or i.pending else 1, "" if i.hidden or i.pending else i.text]
+                                    for i in ideas), bom=False)
     vote_file = write_csv(VOTES, ([_ms(at), _polis_date(at, zone), iid, voter(pid), VALUE[value]]
                                   for pid, iid, value, at in votes), bom=False)
 

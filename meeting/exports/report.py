@@ -95,7 +95,9 @@ def when(meeting: Meeting) -> str:
 # ------------------------------------------------------------------ the report's content
 
 def _idea_line(idea: Idea) -> dict:
-    return {"id": idea.id, "hidden": idea.hidden, "text": "" if idea.hidden else idea.text,
+    withheld = idea.hidden or idea.pending
+    return {"id": idea.id, "hidden": idea.hidden, "pending": idea.pending and not idea.hidden,
+            "text": "" if withheld else idea.text, "merged_into": idea.merged_into_id,
             "category": moderation_category(idea.hidden_reason) if idea.hidden else ""}
 
 
@@ -224,6 +226,7 @@ def context(meeting: Meeting, data: OpenData) -> dict:
         "plenary": [_poll_block(meeting, p, res) for p, res in data.polls if not p.table_id],
         "opinion": _opinion(meeting, data),
         "attendance": data.get("attendance"), "selections": data.get("selections"),
+        "funnel": data.get("funnel"),
         "moderation": [{"at": local_datetime(_parse(r[0]), meeting), "action": r[1], "idea_id": r[2], "category": r[3]}
                        for r in data.get("moderation").rows],
         "licence": bundle.licence_text(meeting.licence, meeting.language), "datasets": data.datasets,

@@ -43,6 +43,11 @@ class Meeting(db.Model):
     # A table's report-out in the plenary: speaking time, then questions (seconds).
     report_speak_s: so.Mapped[int] = so.mapped_column(default=120, server_default="120")
     report_questions_s: so.Mapped[int] = so.mapped_column(default=60, server_default="60")
+    # An open meeting (まち作り会議): anyone with the public code joins, up to `capacity` (then a
+    # waiting list); they may report the categories in `self_report` ([{"category", "values"}]).
+    open_code: so.Mapped[str | None] = so.mapped_column(sa.String(16), unique=True, index=True)
+    capacity: so.Mapped[int | None] = so.mapped_column()
+    self_report: so.Mapped[list] = so.mapped_column(sa.JSON, default=list, server_default="[]")
 
     tables: so.Mapped[list["Table"]] = so.relationship(
         back_populates="meeting", order_by="Table.position", cascade="all, delete-orphan")
@@ -186,3 +191,29 @@ class DeviceLink(db.Model):
     created_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: so.Mapped[datetime] = so.mapped_column(AwareDateTime(), default=now)
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+
+
+class VideoRoom(db.Model):
+    """A table's video-call link (Jitsi, Zoom, Teams, any URL), for one round or (round_id null) all."""
+
+    __tablename__ = "video_rooms"
+    __table_args__ = (sa.UniqueConstraint("table_id", "round_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    table_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("tables.id", ondelete="CASCADE"))
+    round_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"))
+    url: so.Mapped[str] = so.mapped_column(sa.String(500))
+
+
+class OpenVisit(db.Model):
+    """A browser that opened an open meeting's page (the funnel's "opened"): a hash of a random
+    per-browser id, never an IP address or anything else about the visitor."""
+
+    __tablename__ = "open_visits"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "browser_hash"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    browser_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    at: so.Mapped[datetime] = so.mapped_column(AwareDateTime(), default=now)

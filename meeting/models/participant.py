@@ -25,6 +25,12 @@ class Participant(db.Model):
     # Removed from the meeting by staff: the session is revoked and no invitation lets them in.
     removed_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # "invite" (a drawn panel's personal invitation) or "open" (joined by an open meeting's code).
+    via: so.Mapped[str] = so.mapped_column(sa.String(8), default="invite", server_default="invite")
+    # On an open meeting's waiting list (capacity reached) since then; null once admitted.
+    waitlisted_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
+    # When a phone of theirs was last connected (the funnel's "stayed to the end").
+    last_seen_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
 
     invitation: so.Mapped["Invitation"] = so.relationship(back_populates="participant", uselist=False)
 
@@ -45,6 +51,8 @@ class Invitation(db.Model):
     code_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     sealed: so.Mapped[str] = so.mapped_column(sa.Text)
     used_at: so.Mapped[datetime | None] = so.mapped_column()
+    # First opened (link or code), whether or not the resident went on to join (the funnel).
+    opened_at: so.Mapped[datetime | None] = so.mapped_column(AwareDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     participant: so.Mapped[Participant] = so.relationship(back_populates="invitation")

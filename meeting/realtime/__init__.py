@@ -4,5 +4,6 @@ from meeting.realtime import (
     agenda,  # noqa: F401
     control,  # noqa: F401
     handlers,  # noqa: F401
+    plenary,  # noqa: F401
     polls,  # noqa: F401
 )

@@ -10,7 +10,7 @@ from meeting.extensions import db
 from meeting.models import Idea, Vote
 from meeting.models._base import iso
 from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
-from meeting.services import announcements, help, ideas, moderation, people, similar
+from meeting.services import announcements, funnel, help, ideas, merging, moderation, people, proxy, similar
 from meeting.services.events import participant_stream, stream_positions
 
 
@@ -104,3 +104,38 @@ def announce_to(who, data):
 @client_event("announcement_clear", role="staff")
 def announcement_clear(who, data):
     return announcements.clear(_staff(who), who.meeting_id, data.get("announcement_id"))
+
+
+@client_event("idea_merge", role="staff")
+def idea_merge(who, data):
+    return merging.merge_ideas(_staff(who), who.meeting_id, data.get("target_id"), data.get("source_ids"))
+
+
+@client_event("idea_unmerge", role="staff")
+def idea_unmerge(who, data):
+    return merging.unmerge_idea(_staff(who), who.meeting_id, data.get("idea_id"))
+
+
+@client_event("approve_idea", role="staff")
+def approve_idea(who, data):
+    return moderation.approve_idea(_staff(who), who.meeting_id, data.get("idea_id"))
+
+
+@client_event("reject_idea", role="staff")
+def reject_idea(who, data):
+    return moderation.reject_idea(_staff(who), who.meeting_id, data.get("idea_id"), data.get("reason"))
+
+
+@client_event("proxy_idea", role="staff")
+def proxy_idea(who, data):
+    return proxy.post_idea(_staff(who), who.meeting_id, data.get("participant_id"), data.get("text"))
+
+
+@client_event("proxy_vote", role="staff")
+def proxy_vote(who, data):
+    return proxy.vote(_staff(who), who.meeting_id, data.get("participant_id"), data.get("idea_id"), data.get("value"))
+
+
+@client_event("funnel", role="staff", read_only=True)
+def participation_funnel(who, data):
+    return funnel.view(_staff(who), who.meeting_id)

@@ -12,7 +12,7 @@ from meeting.extensions import db, socketio
 from meeting.models import Meeting
 from meeting.realtime.errors import answer_failure
 from meeting.realtime.wire import MALFORMED
-from meeting.services import ideas, meetings, ops, presence, staff, validate
+from meeting.services import ideas, meetings, ops, plenary, presence, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import meeting_stream, staff_stream, table_stream
 from meeting.sessions import current_participant
@@ -24,6 +24,7 @@ class Principal:
     participant_id: int | None = None
     staff_id: int | None = None
     table_id: int | None = None  # the table room this connection is in
+    device_id: int | None = None  # a shared device's link (the hall's projector): reads only
 
     @property
     def actor(self) -> str:
@@ -38,7 +39,17 @@ socketio.on_error_default(answer_failure)
 
 @socketio.on("connect")
 def connect(auth=None):
-    """Accept a participant (session cookie) or a staff member of the requested meeting."""
+    """Accept a participant (session cookie), a staff member of the requested meeting, or the hall's
+    projector (its link's token; whoever is signed in on that browser)."""
+    if isinstance(auth, dict) and "projector" in auth:
+        link = plenary.projector_link(None, auth["projector"])
+        if link is None:
+            raise ConnectionRefusedError("unauthorized")
+        principals[request.sid] = Principal(link.meeting_id, device_id=link.id)
+        join_room(meeting_stream(link.meeting_id))
+        join_room(plenary.plenary_stream(link.meeting_id))
+        dispatch(presence.connected(request.sid, link.meeting_id))
+        return True
     person = current_participant()
     if person is not None:
         table = meetings.table_of(person)
@@ -86,7 +97,7 @@ client_events: dict[str, tuple[str, bool]] = {}
 
 def _refusal(who: Principal | None, role: str) -> ServiceError | None:
     """Why this connection may not send an event of `role` now, or None."""
-    if who is None or (role == "participant") != (who.participant_id is not None):
+    if who is None or who.device_id is not None or (role == "participant") != (who.participant_id is not None):
         return ServiceError("forbidden")
     try:
         _participant(who) if role == "participant" else _staff(who)
@@ -166,6 +177,11 @@ def snapshot(*args):
     if who is None:
         return ServiceError("forbidden").as_ack()
     try:
+        if who.device_id is not None:
+            if not plenary.link_holds(who.device_id):
+                raise ServiceError("forbidden")
+            # No snapshot extension runs for the projector: theirs may name participants.
+            return {"ok": True, "snapshot": plenary.projector_snapshot(who.meeting_id)}
         if who.participant_id:
             person = _participant(who)
             _follow_seat(who, person)

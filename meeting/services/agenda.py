@@ -385,12 +385,17 @@ def settings(user, meeting_id: int, data: dict) -> tuple[dict, Changes]:
             setattr(meeting, key, value)
     if meeting.table_min_size and meeting.table_max_size and meeting.table_min_size > meeting.table_max_size:
         raise ServiceError("table_size")
+    if "moderation" in data:  # ideas already waiting keep waiting for a decision
+        if data["moderation"] not in ("post", "pre"):
+            raise ServiceError("bad_request")
+        meeting.moderation = data["moderation"]
     audit.record("meeting.settings", meeting_id=meeting_id, staff_id=user.id, target=f"meeting:{meeting_id}",
-                 **{k: data[k] for k in ("close_posting_at_end", "table_min_size", "table_max_size") if k in data})
+                 **{k: data[k] for k in ("close_posting_at_end", "table_min_size", "table_max_size", "moderation")
+                    if k in data})
     view = settings_view(meeting)
     return {"settings": view}, Changes(events=[Event(staff_stream(meeting_id), "settings_changed", {"settings": view})])
 
 
 def settings_view(meeting: Meeting) -> dict:
     return {"close_posting_at_end": meeting.close_posting_at_end, "table_min_size": meeting.table_min_size,
-            "table_max_size": meeting.table_max_size}
+            "table_max_size": meeting.table_max_size, "moderation": meeting.moderation}

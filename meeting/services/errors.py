@@ -85,9 +85,33 @@ MESSAGES = {
     # Control room (help calls, people, moderation, plenary)
     "help_state": _l("This help call has already been answered."),
     "idea_unchanged": _l("The text is the same as before."),
+    "idea_merged": _l("This idea was merged with a similar one. Please vote on the merged idea."),
+    "idea_pending": _l("Your idea is waiting for the staff's approval. You can vote on it once it is shown."),
+    "idea_pending_staff": _l("This idea is waiting for approval: approve or reject it."),
+    "idea_decided": _l("This idea has already been approved or rejected."),
+    "merge_sources": _l("Please choose at least two different ideas to merge."),
+    "merge_hidden": _l("Hidden ideas and ideas waiting for approval cannot be merged."),
+    "not_merged": _l("This idea is not merged."),
+    "open_code_unknown": _l("This code does not open any meeting now. Please check it, or ask the staff for the current code."),
+    "open_capacity": _l("The capacity must be a whole number from 1 to %(max)s, or empty for no limit."),
+    "open_categories": _l("Please write each question on its own line as “category: value, value, …” "
+                          "(at most 8 questions of 20 values)."),
+    "not_open": _l("This meeting is not open to the public."),
     "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),
+    # Plenary: report-outs and the plenary poll (staff)
+    "report_started": _l("This table has already reported (or is reporting now)."),
+    "report_queue_over": _l("No table is waiting to report. Add a table to the queue first."),
+    "no_report": _l("No table is reporting now."),
+    "report_not_running": _l("The report-out is not running."),
+    "report_not_paused": _l("The report-out is not paused."),
+    "report_done": _l("This report-out has already ended."),
+    "report_time": _l("Please give a time from 0 to %(max)s minutes (speaking at least 1 second)."),
+    "projector_link": _l("This screen's link is not valid (any more). Please ask the facilitator for a new projector link."),
+    "plenary_not_visible": _l(
+        "Only a visible idea can go to the plenary (not hidden, not waiting for approval, not merged into another)."),
+    "plenary_too_few": _l("The plenary list needs at least two ideas for a poll."),
 }
 
 

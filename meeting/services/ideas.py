@@ -5,7 +5,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from meeting.extensions import db
 from meeting.models import Announcement, Connection, Idea, Meeting, Participant, Table, Vote
-from meeting.models._base import utcnow
+from meeting.models._base import iso, utcnow
 from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
 from meeting.services import agenda, audit, meetings, staff, validate
 from meeting.services.errors import ServiceError
@@ -32,22 +32,78 @@ def _clean_text(raw, max_length: int, empty_code: str) -> str:
 
 def idea_view(idea: Idea, tally: dict | None = None) -> dict:
     return {"id": idea.id, "table_id": idea.table_id, "round_id": idea.round_id, "text": idea.text,
-            "hidden": idea.hidden, "created_at": idea.created_at.isoformat() + "Z",
-            "tally": tally or {v: 0 for v in VOTE_VALUES}, "edited": idea.edited_at is not None}
+            "hidden": idea.hidden, "created_at": iso(idea.created_at),
+            "tally": tally or {v: 0 for v in VOTE_VALUES}, "edited": idea.edited_at is not None,
+            "pending": idea.pending, "merged_into_id": idea.merged_into_id}
+
+
+def group_members(idea_ids) -> dict[int, int]:
+    """Ideas merged into any of these, each mapped to the idea it was merged into."""
+    ids = list(idea_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Idea.id, Idea.merged_into_id).where(Idea.merged_into_id.in_(ids))).all())
+
+
+def latest_votes(idea_ids, *, participant_id: int | None = None) -> dict[tuple[int, int], str]:
+    """Each voter's vote on each of these ideas, an idea counting together with the ideas merged into
+    it: {(idea_id, participant_id): value}, where a person who voted on several ideas of one merged
+    group counts once, with their latest vote."""
+    ids = list(idea_ids)
+    if not ids:
+        return {}
+    into = group_members(ids)
+    query = sa.select(Vote.idea_id, Vote.participant_id, Vote.value, Vote.updated_at, Vote.id).where(
+        Vote.idea_id.in_(ids + list(into)))
+    if participant_id is not None:
+        query = query.where(Vote.participant_id == participant_id)
+    latest: dict[tuple[int, int], tuple] = {}
+    for idea_id, person, value, at, vote_id in db.session.execute(query):
+        key = (into.get(idea_id, idea_id), person)
+        if key not in latest or (at, vote_id) > latest[key][0]:
+            latest[key] = ((at, vote_id), value)
+    return {key: value for key, (_, value) in latest.items()}
 
 
 def tallies(idea_ids: list[int]) -> dict[int, dict]:
+    """Agree / disagree / pass counts per idea; an idea with others merged into it counts each voter
+    of the group once (their latest vote)."""
     result = {i: {v: 0 for v in VOTE_VALUES} for i in idea_ids}
     if not idea_ids:
         return result
-    rows = db.session.execute(sa.select(Vote.idea_id, Vote.value, sa.func.count())
-                              .where(Vote.idea_id.in_(idea_ids)).group_by(Vote.idea_id, Vote.value))
-    for idea_id, value, count in rows:
-        result[idea_id][value] = count
+    merged = set(group_members(idea_ids).values())
+    plain = [i for i in idea_ids if i not in merged]
+    if plain:
+        rows = db.session.execute(sa.select(Vote.idea_id, Vote.value, sa.func.count())
+                                  .where(Vote.idea_id.in_(plain)).group_by(Vote.idea_id, Vote.value))
+        for idea_id, value, count in rows:
+            result[idea_id][value] = count
+    for (idea_id, _), value in latest_votes(merged).items():
+        result[idea_id][value] += 1
     return result
 
 
-def post_idea(person: Participant, text) -> tuple[dict, Changes]:
+def my_votes(person: Participant, idea_ids) -> dict[int, str]:
+    """This participant's vote on each of these ideas (merged groups: their latest)."""
+    return {idea_id: value for (idea_id, _), value in latest_votes(idea_ids, participant_id=person.id).items()}
+
+
+def shown_at(table_id: int):
+    """The condition for the ideas a table's phones show: its own ideas, visible and not merged
+    away, and ideas elsewhere that one of its ideas was merged into."""
+    merged_here = sa.select(Idea.merged_into_id).where(Idea.table_id == table_id, Idea.merged_into_id.is_not(None))
+    return sa.and_(Idea.hidden.is_(False), Idea.pending.is_(False), Idea.merged_into_id.is_(None),
+                   sa.or_(Idea.table_id == table_id, Idea.id.in_(merged_here)))
+
+
+def tables_showing(idea: Idea) -> set[int]:
+    """The tables whose phones show this idea: its own and those of the ideas merged into it."""
+    return {idea.table_id} | set(db.session.scalars(sa.select(Idea.table_id).where(Idea.merged_into_id == idea.id)))
+
+
+def post_idea(person: Participant, text, *, proxy_staff_id: int | None = None) -> tuple[dict, Changes]:
+    """Post an idea at the person's table. With pre-moderation it waits for staff approval: only its
+    author and staff see it until then. `proxy_staff_id`: entered by staff on the person's behalf."""
     table = meetings.table_of(person)
     if table is None:
         raise ServiceError("not_seated")
@@ -56,26 +112,36 @@ def post_idea(person: Participant, text) -> tuple[dict, Changes]:
     if agenda.posting_closed(meeting, meeting.current_round):
         raise ServiceError("round_closed")
     idea = Idea(meeting_id=meeting.id, table_id=table.id, round_id=meeting.current_round.id,
-                participant_id=person.id, text=text)
+                participant_id=person.id, text=text, pending=meeting.moderation == "pre",
+                proxy_staff_id=proxy_staff_id)
     db.session.add(idea)
     db.session.flush()
     view = idea_view(idea)
-    changes = Changes(events=[Event(table_stream(table.id), "idea_posted", {"idea": view}),
-                              Event(staff_stream(meeting.id), "idea_posted", {"idea": view})])
-    return {"idea": view}, changes
+    events = [Event(staff_stream(meeting.id), "idea_posted", {"idea": {**view, "proxy": proxy_staff_id is not None}})]
+    if not idea.pending:
+        events.insert(0, Event(table_stream(table.id), "idea_posted", {"idea": view}))
+    return {"idea": view}, Changes(events=events)
 
 
-def vote(person: Participant, idea_id, value) -> tuple[dict, Changes]:
+def vote(person: Participant, idea_id, value, *, proxy_staff_id: int | None = None) -> tuple[dict, Changes]:
     if value not in VOTE_VALUES:
         raise ServiceError("vote_value")
     idea = db.session.get(Idea, idea_id) if validate.is_id(idea_id) else None
     table = meetings.table_of(person)
-    if idea is None or idea.hidden or table is None or idea.table_id != table.id:
+    if idea is None or table is None or idea.meeting_id != person.meeting_id:
+        raise ServiceError("not_found")
+    if idea.merged_into_id is not None:
+        raise ServiceError("idea_merged")
+    if idea.pending and idea.participant_id == person.id:
+        raise ServiceError("idea_pending")
+    if idea.hidden or idea.pending or (idea.table_id != table.id and table.id not in tables_showing(idea)):
         raise ServiceError("not_found")
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Vote).values(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow())
+    stmt = insert(Vote).values(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow(),
+                               proxy_staff_id=proxy_staff_id)
     stmt = stmt.on_conflict_do_update(index_elements=["participant_id", "idea_id"],
-                                      set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
+                                      set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at,
+                                            "proxy_staff_id": stmt.excluded.proxy_staff_id})
     db.session.execute(stmt)
     # "map": the opinion map is recomputed later in the background (services/opinion.py).
     return {"idea_id": idea.id, "value": value}, Changes(dirty={Dirty("idea", idea.meeting_id, idea.id),
@@ -89,6 +155,10 @@ def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
     by_table: dict[int, dict] = {}
     for idea in ideas:
         by_table.setdefault(idea.table_id, {})[str(idea.id)] = counts[idea.id]
+    # An idea that others were merged into is shown (and counted) at their tables too.
+    for table_id, target in db.session.execute(sa.select(Idea.table_id, Idea.merged_into_id).where(
+            Idea.merged_into_id.in_([i.id for i in ideas]))):
+        by_table.setdefault(table_id, {})[str(target)] = counts[target]
     events = [Event(table_stream(t), "tallies", {"tallies": v}) for t, v in sorted(by_table.items())]
     if by_table:
         everything = {k: v for part in by_table.values() for k, v in part.items()}
@@ -110,6 +180,10 @@ def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict,
     idea = db.session.get(Idea, idea_id) if validate.is_id(idea_id) else None
     if idea is None or idea.meeting_id != meeting_id:
         raise ServiceError("not_found")
+    if idea.pending:
+        raise ServiceError("idea_pending_staff")
+    if idea.merged_into_id is not None:
+        raise ServiceError("idea_merged")
     reason = validate.clean_text(reason, REASON_MAX, "reason_required", too_long_code="reason_too_long",
                                  multiline=True)
     idea.hidden = hide
@@ -118,11 +192,10 @@ def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict,
                  target=f"idea:{idea.id}", reason=reason)
     view = idea_view(idea, tallies([idea.id])[idea.id])
     if hide:
-        table_event = Event(table_stream(idea.table_id), "idea_hidden", {"idea_id": idea.id})
+        events = [Event(table_stream(t), "idea_hidden", {"idea_id": idea.id}) for t in sorted(tables_showing(idea))]
     else:
-        table_event = Event(table_stream(idea.table_id), "idea_posted", {"idea": view})
-    staff_event = Event(staff_stream(meeting_id), "idea_updated", {"idea": {**view, "hidden_reason": idea.hidden_reason}})
-    events = [table_event, staff_event]
+        events = [Event(table_stream(t), "idea_posted", {"idea": view}) for t in sorted(tables_showing(idea))]
+    events.append(Event(staff_stream(meeting_id), "idea_updated", {"idea": {**view, "hidden_reason": idea.hidden_reason}}))
     if idea.participant_id:  # the author is told, instead of seeing their idea vanish
         events.append(author_notice(idea, "hidden" if hide else "restored", reason if hide else ""))
     return {"idea": view}, Changes(events=events, dirty={Dirty("map", meeting_id, 0)})
@@ -169,7 +242,7 @@ def latest_announcement(meeting_id: int) -> dict | None:
                              .order_by(Announcement.id.desc()).limit(1))
     if item is None:
         return None
-    return {"id": item.id, "text": item.text, "created_at": item.created_at.isoformat() + "Z"}
+    return {"id": item.id, "text": item.text, "created_at": iso(item.created_at)}
 
 
 def participant_snapshot(person: Participant) -> dict:
@@ -181,15 +254,18 @@ def participant_snapshot(person: Participant) -> dict:
     positions = stream_positions(meeting.id, [meeting_stream(meeting.id)] + ([table_stream(table.id)] if table else []))
     ideas: list[dict] = []
     if table:
-        rows = list(db.session.scalars(sa.select(Idea).where(Idea.table_id == table.id, Idea.hidden.is_(False))
-                                       .order_by(Idea.id)))
+        rows = list(db.session.scalars(sa.select(Idea).where(
+            sa.or_(shown_at(table.id), sa.and_(Idea.participant_id == person.id, Idea.pending.is_(True))))
+            .order_by(Idea.id)))
         counts = tallies([i.id for i in rows])
-        mine = dict(db.session.execute(sa.select(Vote.idea_id, Vote.value).where(
-            Vote.participant_id == person.id, Vote.idea_id.in_([i.id for i in rows]))).all())
+        mine = my_votes(person, [i.id for i in rows])
+        sources = merged_sources([i.id for i in rows])
         for idea in rows:
             view = idea_view(idea, counts[idea.id])
             view["mine"] = idea.participant_id == person.id
             view["my_vote"] = mine.get(idea.id)
+            if idea.id in sources:
+                view["sources"] = sources[idea.id]
             ideas.append(view)
     return {"meeting": {"id": meeting.id, "title": meeting.title},
             "me": {"id": person.id, "nickname": person.nickname},
@@ -208,17 +284,32 @@ def staff_snapshot(meeting: Meeting) -> dict:
                                         .group_by(Connection.table_id)).all())
     rows = list(db.session.scalars(sa.select(Idea).where(Idea.meeting_id == meeting.id).order_by(Idea.id)))
     counts = tallies([i.id for i in rows])
+    sources = merged_sources([i.id for i in rows])
     ideas: dict[int, list] = {}
     for idea in rows:
         ideas.setdefault(idea.table_id, []).append({**idea_view(idea, counts[idea.id]),
                                                     "hidden_reason": idea.hidden_reason,
-                                                    "original_text": idea.original_text})
+                                                    "original_text": idea.original_text,
+                                                    "sources": sources.get(idea.id, [])})
     tables = [{"id": t.id, "name": t.name, "seated": len(seated.get(t.id, [])),
                "connected": connected.get(t.id, 0), "ideas": ideas.get(t.id, [])}
               for t in meeting.tables]
     return {"meeting": {"id": meeting.id, "title": meeting.title}, "tables": tables,
             "announcement": latest_announcement(meeting.id),
             "streams": positions}
+
+
+def merged_sources(idea_ids) -> dict[int, list[dict]]:
+    """For each of these ideas that others were merged into: those ideas and their tables."""
+    ids = list(idea_ids)
+    if not ids:
+        return {}
+    found: dict[int, list[dict]] = {}
+    for source, table in db.session.execute(sa.select(Idea, Table.name).join(Table, Table.id == Idea.table_id)
+                                            .where(Idea.merged_into_id.in_(ids)).order_by(Idea.id)):
+        found.setdefault(source.merged_into_id, []).append(
+            {"id": source.id, "table_id": source.table_id, "table": table, "text": source.text})
+    return found
 
 
 def table_by_id(meeting_id: int, table_id: int) -> Table | None:

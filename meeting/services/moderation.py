@@ -9,7 +9,7 @@ from meeting.extensions import db
 from meeting.models import AuditEvent, HelpCall, Idea, Seat, StaffUser, Table
 from meeting.models._base import iso, now
 from meeting.models.idea import IDEA_MAX_LENGTH
-from meeting.services import audit, ideas, staff
+from meeting.services import audit, ideas, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import Changes, Dirty, Event, staff_stream, table_stream
 
@@ -17,7 +17,8 @@ from meeting.services.events import Changes, Dirty, Event, staff_stream, table_s
 def staff_idea_view(idea: Idea) -> dict:
     """An idea as the control room sees it: with the hiding reason and, once edited, the original."""
     view = ideas.idea_view(idea, ideas.tallies([idea.id])[idea.id])
-    return {**view, "hidden_reason": idea.hidden_reason, "original_text": idea.original_text}
+    return {**view, "hidden_reason": idea.hidden_reason, "original_text": idea.original_text,
+            "sources": ideas.merged_sources([idea.id]).get(idea.id, [])}
 
 
 def edit_idea(user, meeting_id: int, idea_id, text, reason) -> tuple[dict, Changes]:
@@ -44,11 +45,54 @@ def edit_idea(user, meeting_id: int, idea_id, text, reason) -> tuple[dict, Chang
     view = staff_idea_view(idea)
     public = {k: v for k, v in view.items() if k not in ("hidden_reason", "original_text")}
     events = [Event(staff_stream(meeting_id), "idea_updated", {"idea": view})]
-    if not idea.hidden:
-        events.append(Event(table_stream(idea.table_id), "idea_posted", {"idea": public}))
+    if not (idea.hidden or idea.pending or idea.merged_into_id is not None):
+        events += [Event(table_stream(t), "idea_posted", {"idea": public}) for t in sorted(ideas.tables_showing(idea))]
     if idea.participant_id:
         events.append(ideas.author_notice(idea, "edited", reason))
     return {"idea": view}, Changes(events=events, dirty={Dirty("map", meeting_id, 0)})
+
+def _pending(meeting_id: int, idea_id) -> Idea:
+    idea = db.session.get(Idea, idea_id) if isinstance(idea_id, int) and not isinstance(idea_id, bool) else None
+    if idea is None or idea.meeting_id != meeting_id:
+        raise ServiceError("not_found")
+    if not idea.pending:
+        raise ServiceError("idea_decided")
+    return idea
+
+
+def approve_idea(user, meeting_id: int, idea_id) -> tuple[dict, Changes]:
+    """Pre-moderation: let a waiting idea through to its table; its author is told."""
+    staff.require_facilitator(user, meeting_id)
+    idea = _pending(meeting_id, idea_id)
+    idea.pending = False
+    audit.record("idea.approve", meeting_id=meeting_id, staff_id=user.id, target=f"idea:{idea.id}",
+                 table_id=idea.table_id)
+    view = staff_idea_view(idea)
+    public = {k: v for k, v in view.items() if k not in ("hidden_reason", "original_text")}
+    events = [Event(table_stream(idea.table_id), "idea_posted", {"idea": public}),
+              Event(staff_stream(meeting_id), "idea_updated", {"idea": view})]
+    if idea.participant_id:
+        events.append(ideas.author_notice(idea, "approved"))
+    return {"idea": view}, Changes(events=events, dirty={Dirty("map", meeting_id, 0)})
+
+
+def reject_idea(user, meeting_id: int, idea_id, reason) -> tuple[dict, Changes]:
+    """Pre-moderation: keep a waiting idea from its table, with a reason its author is told."""
+    staff.require_facilitator(user, meeting_id)
+    idea = _pending(meeting_id, idea_id)
+    reason = validate.clean_text(reason, ideas.REASON_MAX, "reason_required", too_long_code="reason_too_long",
+                                 multiline=True)
+    idea.pending = False
+    idea.hidden = True
+    idea.hidden_reason = reason
+    audit.record("idea.reject", meeting_id=meeting_id, staff_id=user.id, target=f"idea:{idea.id}",
+                 table_id=idea.table_id, reason=reason)
+    view = staff_idea_view(idea)
+    events = [Event(staff_stream(meeting_id), "idea_updated", {"idea": view})]
+    if idea.participant_id:
+        events.append(ideas.author_notice(idea, "rejected", reason))
+    return {"idea": view}, Changes(events=events)
+
 
 TARGET = re.compile(r"^(idea|help|participant):(\d+)$")
 

@@ -4,7 +4,7 @@ person from the meeting and letting a resident back in with a fresh one-time cod
 import sqlalchemy as sa
 
 from meeting.extensions import db
-from meeting.models import Connection, HelpCall, Invitation, Participant, Seat, TableHost
+from meeting.models import Connection, HelpCall, Invitation, Meeting, Participant, Seat, TableHost
 from meeting.models._base import now
 from meeting.services import audit, meetings, seating, secrets, staff
 from meeting.services.errors import ServiceError
@@ -89,6 +89,9 @@ def remove(user, meeting_id: int, participant_id) -> tuple[dict, Changes]:
                  round_id=round_id)
     changes.events.append(Event(staff_stream(meeting_id), "person_changed", {"person": person_view(person)}))
     changes.extend(seating.seating_changed(meeting_id))
+    from meeting.services import openings
+
+    changes.extend(openings.admit_waiting(db.session.get(Meeting, meeting_id)))  # a freed place in an open meeting
     return {"person": person_view(person)}, changes
 
 

@@ -3,7 +3,8 @@
 import sqlalchemy as sa
 
 from meeting.extensions import db
-from meeting.models import Connection
+from meeting.models import Connection, Participant
+from meeting.models._base import now
 from meeting.services.events import Changes, Event, staff_stream, stamp
 
 
@@ -14,9 +15,16 @@ def _presence_event(meeting_id: int, table_id: int | None) -> Event:
     return Event(staff_stream(meeting_id), "presence", {"table_id": table_id, "connected": count})
 
 
+def _seen(participant_id: int | None) -> None:
+    """Note when a participant's phone was last connected (the funnel's "stayed to the end")."""
+    if participant_id is not None:
+        db.session.execute(sa.update(Participant).where(Participant.id == participant_id).values(last_seen_at=now()))
+
+
 def connected(sid: str, meeting_id: int, *, participant_id=None, table_id=None, staff_id=None) -> Changes:
     db.session.merge(Connection(sid=sid, meeting_id=meeting_id, participant_id=participant_id,
                                 table_id=table_id, staff_id=staff_id))
+    _seen(participant_id)
     return _commit_presence(meeting_id, table_id if participant_id else None)
 
 
@@ -25,6 +33,7 @@ def disconnected(sid: str) -> Changes:
     if conn is None:
         return Changes()
     meeting_id, table_id, is_participant = conn.meeting_id, conn.table_id, conn.participant_id is not None
+    _seen(conn.participant_id)
     db.session.delete(conn)
     return _commit_presence(meeting_id, table_id if is_participant else None)
 

@@ -55,7 +55,8 @@ def present_ids(meeting_id: int) -> set[int]:
     """Participants who are here: joined on a phone, or checked in at the door."""
     joined = set(db.session.scalars(sa.select(Participant.id).where(Participant.meeting_id == meeting_id,
                                                                     Participant.joined_at.is_not(None),
-                                                                    Participant.removed_at.is_(None))))
+                                                                    Participant.removed_at.is_(None),
+                                                                    Participant.waitlisted_at.is_(None))))
     arrived = set(db.session.scalars(sa.select(RosterPerson.participant_id).where(
         RosterPerson.meeting_id == meeting_id, RosterPerson.status == "arrived",
         RosterPerson.participant_id.is_not(None))))
@@ -392,6 +393,7 @@ def seat_newcomers(meeting: Meeting) -> int:
     current = assignment_of(step.id)
     waiting = list(db.session.scalars(sa.select(Participant.id).where(
         Participant.meeting_id == meeting.id, Participant.removed_at.is_(None),  # removed by staff: no seat
+        Participant.waitlisted_at.is_(None),  # on an open meeting's waiting list: not yet
         Participant.id.not_in(current) if current else sa.true())
         .order_by(Participant.id)))
     if not waiting:

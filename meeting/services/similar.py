@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from meeting.core import similarity
 from meeting.extensions import db
-from meeting.models import Idea, Participant, Vote
+from meeting.models import Idea, Participant
 from meeting.models.idea import IDEA_MAX_LENGTH
 from meeting.services import ideas, meetings
 from meeting.services.events import Changes
@@ -24,7 +24,8 @@ def similar_ideas(person: Participant, text) -> tuple[dict, Changes]:
     if table is None or len(draft) < MIN_LENGTH:
         return {"similar": []}, Changes()
     rows = list(db.session.execute(sa.select(Idea.id, Idea.text, Idea.table_id).where(
-        Idea.meeting_id == person.meeting_id, Idea.hidden.is_(False))))
+        Idea.meeting_id == person.meeting_id, Idea.hidden.is_(False), Idea.pending.is_(False),
+        Idea.merged_into_id.is_(None))))
     corpus = similarity.Corpus({r.id: r.text for r in rows})
     at_table = [r.id for r in rows if r.table_id == table.id]
     found = similarity.similar(corpus, draft, among=at_table, limit=LIMIT) if at_table else []
@@ -33,7 +34,6 @@ def similar_ideas(person: Participant, text) -> tuple[dict, Changes]:
     ids = [i for i, _ in found]
     by_id = {i.id: i for i in db.session.scalars(sa.select(Idea).where(Idea.id.in_(ids)))}
     counts = ideas.tallies(ids)
-    mine = dict(db.session.execute(sa.select(Vote.idea_id, Vote.value).where(
-        Vote.participant_id == person.id, Vote.idea_id.in_(ids))).all())
+    mine = ideas.my_votes(person, ids)
     return {"similar": [{**ideas.idea_view(by_id[i], counts[i]), "mine": by_id[i].participant_id == person.id,
                          "my_vote": mine.get(i), "score": round(float(s), 3)} for i, s in found]}, Changes()

@@ -108,6 +108,8 @@ class IdeaOut(BaseModel):
     hidden: bool
     moderation: str = Field(description="Why it was hidden, as a category; empty when not hidden")
     created_at: str
+    merged_into: int | None = Field(None, description="The idea it was merged into as a duplicate; null when not merged")
+    pending: bool = Field(False, description="Still waiting for approval at the end (its text is then empty)")
     agree: int
     disagree: int
     pass_: int = Field(alias="pass")

@@ -10,7 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
 from meeting.models import Invitation, Meeting
-from meeting.services import invitations, meetings, seating
+from meeting.models._base import now
+from meeting.services import invitations, meetings, openings, seating
 from meeting.services.errors import ServiceError
 from meeting.sessions import current_participant, sign_in_participant
 from meeting.web.forms import CodeForm, WelcomeForm
@@ -49,6 +50,10 @@ def by_code():
             return _start(inv)
         except ServiceError as err:
             error = err.message
+            try:  # an open meeting's public code, typed instead of scanned
+                return redirect(url_for("open.by_code", code=openings.find(form.code.data).open_code))
+            except ServiceError:
+                pass
     elif form.is_submitted():
         error = _("Please type the 8-character code from your invitation.")
     return render_template("join/code.html", form=form, error=error), (400 if error else 200)
@@ -65,6 +70,9 @@ def by_token(token: str):
 
 
 def _start(inv: Invitation):
+    if inv.opened_at is None:  # the funnel's "opened the link", whether or not they go on to join
+        inv.opened_at = now()
+        db.session.commit()
     person = current_participant()
     if person is not None and person.id == inv.participant_id:
         return redirect(url_for("join.table"))
@@ -116,7 +124,8 @@ def table():
         return redirect(url_for("join.index"))
     meeting = db.session.get(Meeting, person.meeting_id)
     g.meeting_language = meeting.language
-    return render_template("join/table.html", meeting=meeting, person=person, table=meetings.table_of(person))
+    return render_template("join/table.html", meeting=meeting, person=person, table=meetings.table_of(person),
+                           waiting=openings.waiting_position(person))
 
 
 @bp.route("/language/<lang>", methods=["POST"])

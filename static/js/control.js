@@ -52,7 +52,7 @@
     let ideasNow = 0;
     let votesNow = 0;
     table.ideas.forEach((idea) => {
-      if (idea.hidden || idea.round_id !== state.seatingRound) return;
+      if (idea.hidden || idea.pending || idea.merged_into_id || idea.round_id !== state.seatingRound) return;
       ideasNow += 1;
       VALUES.forEach((v) => { votesNow += (idea.tally || {})[v] || 0; });
     });

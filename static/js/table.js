@@ -40,11 +40,15 @@
       return button;
     });
     entry.node.dataset.roundId = String(view.round_id || '');
+    entry.node.classList.toggle('is-pending', !!view.pending);
+    const sources = view.sources || [];
     entry.node.replaceChildren(
       ...roundTag(view),
       K.el('p', { class: 'idea-text', text: view.text }),
       ...(view.mine ? [K.el('p', { class: 'tag', text: t.mine })] : []),
-      K.el('div', { class: 'votes', role: 'group' }, buttons),
+      ...(sources.length ? [K.el('p', { class: 'merged-note', text: K.fill(t.merged_from, {
+        n: sources.length, tables: Array.from(new Set(sources.map((x) => K.fill(t.table, { name: x.table })))).join('・') }) })] : []),
+      view.pending ? K.el('p', { class: 'pending-note', text: t.pending }) : K.el('div', { class: 'votes', role: 'group' }, buttons),
     );
     (K.phoneHooks || []).forEach((h) => h.idea && h.idea(entry.node, view));
     empty.hidden = ideas.size > 0;
@@ -172,6 +176,12 @@
       (K.phoneHooks || []).forEach((h) => h.event && h.event(name, msg));
       if (name === 'idea_posted') render(msg.idea);
       else if (name === 'idea_hidden') remove(msg.idea_id);
+      else if (name === 'my_votes') {
+        Object.entries(msg.votes).forEach(([id, value]) => { if (ideas.has(Number(id))) render({ id: Number(id), my_vote: value }); });
+      } else if (name === 'idea_moderated' && ideas.has(msg.idea_id)) {
+        if (msg.what === 'approved') render({ id: msg.idea_id, pending: false });
+        else if (msg.what === 'rejected' || msg.what === 'hidden' || msg.what === 'merged') remove(msg.idea_id);
+      }
       else if (name === 'tallies') {
         Object.entries(msg.tallies).forEach(([id, tally]) => {
           const entry = ideas.get(Number(id));
