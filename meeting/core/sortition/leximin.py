@@ -646,6 +646,7 @@ def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
     lam[lam < 1e-10] = 0
     return lam / lam.sum()
 
+
 def _lottery(c: Compiled, panels: list[np.ndarray], target: np.ndarray, floor: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, float]:
     """The lottery over `panels` with the largest t such that every group gets at least t times its
@@ -834,7 +835,6 @@ def _levels(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels: l
             p_fixed[~fixed] = value
             fixed[:] = True
     return p_fixed, level, optimal
-
 
 
 def _certify(oracle: PanelOracle, y: np.ndarray, size: np.ndarray, fixed: np.ndarray,
