@@ -15,6 +15,7 @@ from flask_socketio import SocketIOTestClient
 from meeting.config import PROJECT_DIR
 from meeting.extensions import db, socketio
 from meeting.models import (
+    Ballot,
     DeviceLink,
     HelpCall,
     Participant,
@@ -93,6 +94,10 @@ def world(tmp_path, migrated_db):
         poll = polls.create_poll(organizer, m, {"kind": "agree", "question": "賛成？", "table_id": a["table_id"]})[0]
         polls.open_poll(organizer, m, poll["poll"]["id"])
         draft = polls.create_poll(organizer, m, {"kind": "agree", "question": "下書き"})[0]["poll"]["id"]
+        text_poll = polls.create_poll(organizer, m, {"kind": "text", "question": "自由にどうぞ"})[0]["poll"]["id"]
+        polls.open_poll(organizer, m, text_poll)
+        polls.cast_ballot(person_a, text_poll, {"text": "公園にベンチを"})
+        text_ballot = db.session.scalar(sa.select(Ballot.id).where(Ballot.poll_id == text_poll))
         selection = Selection(meeting_id=m, kind="check", status="failed", error_code="crash")
         db.session.add(selection)
         spare, spare2 = [c["participant_id"] for c in cards
@@ -106,16 +111,20 @@ def world(tmp_path, migrated_db):
         db.session.add(TableHost(table_id=a["table_id"], participant_id=a["participant_id"]))
         report = ReportOut(meeting_id=m, table_id=b["table_id"], position=1, state="waiting")
         link = DeviceLink(meeting_id=m, kind="projector", token_hash="0" * 64)
+        tablet = DeviceLink(meeting_id=m, kind="tablet", table_id=a["table_id"], token_hash="1" * 64)
+        db.session.add(tablet)
         db.session.add_all([report, link])
         db.session.commit()
         first_round = db.session.scalar(sa.select(Round.id).where(Round.meeting_id == m))
         ids = {"meeting_id": m, "participant_id": a["participant_id"], "person_id": 1, "selection_id": selection.id,
-               "user_id": victim, "idea_id": idea, "idea2_id": idea2, "poll_id": poll["poll"]["id"], "draft_id": draft,
+               "user_id": victim, "idea_id": idea, "idea2_id": idea2,
+               "text_poll_id": text_poll, "text_ballot_id": text_ballot, "poll_id": poll["poll"]["id"], "draft_id": draft,
                "fmt": "svg", "token": "not-a-token", "code": "NOTACODE", "lang": "en", "filename": "css/app.css",
                "round_id": first_round, "spare_id": spare, "table_id": a["table_id"], "rule_id": rules[0].id,
                "second_rule_id": rules[1].id, "spare2_id": spare2, "b_id": b["participant_id"],
                "help_id": help_call.id, "announcement_id": notices[0], "second_announcement_id": notices[1],
-               "report_id": report.id, "link_id": link.id, "_rest": "nothing-here", "name": "ideas", "build": REPORT_BUILD}
+               "report_id": report.id, "link_id": link.id, "tablet_link_id": tablet.id, "_rest": "nothing-here",
+               "name": "ideas", "build": REPORT_BUILD}
         # A finished report package of M, so its pages have something to show the organizer.
         folder = tmp_path / "reports" / f"meeting-{m}" / REPORT_BUILD
         folder.mkdir(parents=True)
@@ -208,8 +217,11 @@ EVENT_PAYLOADS = {
     "report_resume": {}, "report_skip": {"report_id": "report_id"}, "report_settings": {"speak_s": 120, "questions_s": 60},
     "plenary_poll": {"kind": "approval", "question": "どれを優先しますか"}, "projector_create": {},
     "projector_revoke": {"link_id": "link_id"},
+    "tablet_link_create": {"table_id": "table_id"}, "tablet_link_revoke": {"link_id": "tablet_link_id"},
     "idea_merge": {"target_id": "idea_id", "source_ids": ["idea2_id"]}, "idea_unmerge": {"idea_id": "idea2_id"},
-    "funnel": {}, "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
+    "funnel": {}, "promote_answer": {"poll_id": "text_poll_id", "ballot_id": "text_ballot_id"},
+    "video_room": {"table_id": "table_id", "url": "https://meet.jit.si/kurumaza-a"},
+    "approve_idea": {"idea_id": "idea_id"}, "reject_idea": {"idea_id": "idea_id", "reason": "確認"},
     "proxy_idea": {"participant_id": "participant_id", "text": "代理の意見"},
     "proxy_vote": {"participant_id": "participant_id", "idea_id": "idea2_id", "value": "agree"},
 }

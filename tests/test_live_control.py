@@ -227,3 +227,25 @@ def test_proxy_entry_reaches_the_table_and_is_logged_as_proxy(day):
         arrives(other, "tallies", lambda m: m["tallies"].get(str(idea_id), {}).get("agree") == 1)
     assert audit(day, "proxy.idea")[0][2] == f"idea:{idea_id}"
     assert '"value": "agree"' in audit(day, "proxy.vote")[0][3]
+
+
+def test_move_and_swap_reach_the_phones_and_are_logged(day):
+    control = day["control"]
+    (a, sa), (b, sb), _at = _two_tables(day)
+    target = sb["table"]["id"]
+    assert control.call("seat_move", {"participant_id": sa["me"]["id"], "table_id": target})["ok"]
+    arrives(a, "seating_changed")
+    assert a.call("snapshot", {})["snapshot"]["table"]["id"] == target  # the phone follows its seat
+    posted = b.call("post_idea", {"text": "移ってきた人にも見える意見"})["idea"]
+    arrives(a, "idea_posted", lambda m: m["idea"]["id"] == posted["id"])  # now in the new table's room
+    back = sa["table"]["id"]
+    others = [(p, s) for p, s in _connected(day) if s["table"]["id"] == back and p is not a]
+    assert others, "someone left at the first table to swap with"
+    c, sc = others[0]
+    assert control.call("seat_swap", {"participant_id": sa["me"]["id"], "other_id": sc["me"]["id"]})["ok"]
+    arrives(a, "seating_changed")
+    arrives(c, "seating_changed")
+    assert a.call("snapshot", {})["snapshot"]["table"]["id"] == back
+    assert c.call("snapshot", {})["snapshot"]["table"]["id"] == target
+    assert audit(day, "seating.move")[0][2] == f"participant:{sa['me']['id']}"
+    assert audit(day, "seating.swap")[0][2] == f"participant:{sa['me']['id']}"

@@ -12,6 +12,7 @@ Ballot forms (one ballot = one participant's answer to one poll)::
                                                               a tie; unranked options tie last
     score     {"scores": {id: 1..5 | None, ...}}              None = "no opinion"
     survey    {"answers": {question: 1..5 | None, ...}}       one wave (before or after)
+    text      {"text": "..."}                                 an answer in the resident's words
 
 Rules (per poll, all optional)::
 
@@ -20,6 +21,7 @@ Rules (per poll, all optional)::
     ranking   {"min_ranked": 1, "max_ranked": None}
     score     {"min": 1, "max": 5}
     survey    {"min": 1, "max": 5}
+    text      {"max_length": 500}
 
 Error codes raised by :func:`validate_ballot` as ``BallotError(code, params)``:
 
@@ -37,6 +39,7 @@ Error codes raised by :func:`validate_ballot` as ``BallotError(code, params)``:
     too_many_on_one     more dots on one option than allowed      {"option", "max", "count"}
     too_few_ranked      fewer options ranked than required        {"min", "count"}
     too_many_ranked     more options ranked than allowed          {"max", "count"}
+    too_long            a text answer beyond its length           {"max", "count"}
 """
 from __future__ import annotations
 
@@ -44,7 +47,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Hashable, Iterable, Mapping, Sequence
 
-KINDS = ("agree", "single", "approval", "dots", "ranking", "score", "survey")
+KINDS = ("agree", "single", "approval", "dots", "ranking", "score", "survey", "text")
+TEXT_MAX = 500
 AGREE_VALUES = ("agree", "disagree", "pass")
 
 
@@ -78,6 +82,19 @@ def validate_ballot(kind: str, options: Sequence[Hashable], rules: Mapping | Non
     if check is None:
         raise ValueError(f"unknown poll kind {kind!r}")
     check(list(options), rules, ballot)
+
+
+def _v_text(options, rules, ballot):
+    text = ballot.get("text")
+    if text is None:
+        raise BallotError("empty")
+    if not isinstance(text, str):
+        raise BallotError("malformed", field="text")
+    if not text.strip():
+        raise BallotError("empty")
+    hi = rules.get("max_length", TEXT_MAX)
+    if len(text.strip()) > hi:
+        raise BallotError("too_long", max=hi, count=len(text.strip()))
 
 
 def _v_agree(options, rules, ballot):
@@ -193,6 +210,7 @@ _VALIDATORS = {
     "ranking": _v_ranking,
     "score": _v_scale("scores"),
     "survey": _v_scale("answers"),
+    "text": _v_text,
 }
 
 # --------------------------------------------------------------------------- results

@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 from meeting.extensions import db
 from meeting.models._base import utcnow
 
-POLL_KINDS = ("agree", "single", "approval", "dots", "ranking", "score", "survey")
+POLL_KINDS = ("agree", "single", "approval", "dots", "ranking", "score", "survey", "text")
 POLL_STATES = ("draft", "open", "closed")
 # Who sees the results: participants live, participants after closing, or only the staff.
 POLL_VISIBILITY = ("live", "after_close", "organizers")

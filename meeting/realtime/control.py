@@ -10,7 +10,7 @@ from meeting.extensions import db
 from meeting.models import Idea, Vote
 from meeting.models._base import iso
 from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
-from meeting.services import announcements, funnel, help, ideas, merging, moderation, people, proxy, similar
+from meeting.services import announcements, funnel, help, ideas, merging, moderation, people, proxy, similar, tablets, video
 from meeting.services.events import participant_stream, stream_positions
 
 
@@ -57,6 +57,8 @@ def extend_snapshot(who, person, snap):
         snap["activity"] = last_activity(who.meeting_id)
         snap["help"] = help.queue(who.meeting_id)
         snap["announcements"] = announcements.for_staff(who.meeting_id)
+        snap["tablet_links"] = tablets.links_view(who.meeting_id)
+        snap["video_rooms"] = video.rooms(who.meeting_id)
         return
     # The participant's own stream: joined here, on every (re)connect, since every connect asks
     # for a snapshot. Its position is read before its content (see ideas.participant_snapshot).
@@ -66,6 +68,7 @@ def extend_snapshot(who, person, snap):
     snap["help"] = help.phone_view(help.open_call(who.participant_id))
     # Only an announcement still in force (not cleared, not stale) greets a phone that joins later.
     snap["announcement"] = announcements.for_participant(person)
+    snap["video"] = video.for_phone(person.meeting_id, snap["table"]["id"] if snap.get("table") else None)
 
 
 snapshot_extensions.append(extend_snapshot)
@@ -139,3 +142,21 @@ def proxy_vote(who, data):
 @client_event("funnel", role="staff", read_only=True)
 def participation_funnel(who, data):
     return funnel.view(_staff(who), who.meeting_id)
+
+
+@client_event("tablet_link_create", role="staff")
+def tablet_link_create(who, data):
+    result, changes = tablets.create_link(_staff(who), who.meeting_id, data.get("table_id"))
+    once = result["_once"]
+    once["url"] = current_app.config["BASE_URL"] + url_for("tablet.picker", meeting_id=who.meeting_id,
+                                                           token=once.pop("token"))
+    once["qr"] = segno.make(once["url"], error="m").png_data_uri(scale=6, border=2)
+    return result, changes
+
+
+@client_event("tablet_link_revoke", role="staff")
+def tablet_link_revoke(who, data):
+    return tablets.revoke_link(_staff(who), who.meeting_id, data.get("link_id"))
+@client_event("video_room", role="staff")
+def video_room(who, data):
+    return video.set_room(_staff(who), who.meeting_id, data.get("table_id"), data.get("url"), data.get("round_id"))

@@ -51,3 +51,9 @@ snapshot_extensions.append(extend_snapshot)
 # Close polls when their closing time comes. Ballots are refused after the closing time even
 # before the clock has run.
 clock = DeadlineClock(polls.close_due, polls.next_deadline)
+
+
+@client_event("promote_answer", role="staff")
+def promote_answer(who, data):
+    return polls.promote_answer(_staff(who), who.meeting_id, data.get("poll_id"), data.get("ballot_id"),
+                                data.get("table_id"))

@@ -60,6 +60,8 @@ MESSAGES = {
     "too_many_on_one": _l("You can put at most %(max)s dots on “%(option)s”."),
     "too_few_ranked": _l("Please rank at least %(min)s (you ranked %(count)s)."),
     "too_many_ranked": _l("You can rank at most %(max)s (you ranked %(count)s)."),
+    "text_answer_empty": _l("Please write your answer before sending."),
+    "too_long": _l("An answer can be at most %(max)s characters long."),
     # Agenda and clock (staff)
     "step_kind": _l("Please choose a table round or a plenary step."),
     "step_title": _l("Please give the step a title (at most %(max)s characters)."),
@@ -92,11 +94,14 @@ MESSAGES = {
     "merge_sources": _l("Please choose at least two different ideas to merge."),
     "merge_hidden": _l("Hidden ideas and ideas waiting for approval cannot be merged."),
     "not_merged": _l("This idea is not merged."),
+    "tablet_on_phone": _l("This person is using their own phone right now. Please use the phone, or ask the staff."),
+    "tablet_link": _l("This tablet link is no longer valid. Please ask the staff for a new one."),
     "open_code_unknown": _l("This code does not open any meeting now. Please check it, or ask the staff for the current code."),
     "open_capacity": _l("The capacity must be a whole number from 1 to %(max)s, or empty for no limit."),
     "open_categories": _l("Please write each question on its own line as “category: value, value, …” "
                           "(at most 8 questions of 20 values)."),
     "not_open": _l("This meeting is not open to the public."),
+    "video_url": _l("Please give the video room as a web address starting with https:// (at most %(max)s characters)."),
     "person_removed": _l("This person has already been removed from the meeting."),
     # Agenda (participants)
     "round_closed": _l("This round has ended, so no more ideas can be posted. You can still vote."),

@@ -23,7 +23,7 @@ from meeting.core import similarity
 from meeting.extensions import db
 from meeting.models import Connection, DeviceLink, Idea, Meeting, Participant, Poll, ReportOut, Table, TableHost
 from meeting.models._base import iso, now
-from meeting.services import audit, polls, staff, validate
+from meeting.services import audit, devices, polls, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import (
     Changes,
@@ -483,31 +483,16 @@ def projector_poll(meeting_id: int) -> dict | None:
 # --------------------------------------------------------------------------- the projector link
 
 
-def _link_view(link: DeviceLink) -> dict:
-    return {"id": link.id, "kind": link.kind, "created_at": iso(link.created_at), "revoked_at": iso(link.revoked_at)}
-
-
 def projector_links(meeting_id: int) -> list[dict]:
-    links = db.session.scalars(sa.select(DeviceLink).where(DeviceLink.meeting_id == meeting_id,
-                                                           DeviceLink.kind == "projector",
-                                                           DeviceLink.revoked_at.is_(None)).order_by(DeviceLink.id))
-    return [_link_view(link) for link in links]
+    return devices.links(meeting_id, "projector")
 
 
 def create_projector_link(user, meeting_id: int) -> tuple[dict, Changes]:
     """A new secret link for the hall's screen. Only its hash is kept: the token reaches the
     facilitator once (in `_once`), never the op log."""
-    from meeting.services import secrets
-
     staff.require_facilitator(user, meeting_id)
-    token = secrets.new_token()
-    link = DeviceLink(meeting_id=meeting_id, kind="projector", token_hash=secrets.token_hash(token),
-                      created_by=user.id, created_at=now())
-    db.session.add(link)
-    db.session.flush()
-    audit.record("projector.create", meeting_id=meeting_id, staff_id=user.id, target=f"device:{link.id}")
-    view = _link_view(link)
-    return {"link": view, "_once": {"token": token}}, Changes(events=[
+    link, token = devices.create(user, meeting_id, "projector")
+    return {"link": devices.view(link), "_once": {"token": token}}, Changes(events=[
         Event(staff_stream(meeting_id), "projector_links", {"links": projector_links(meeting_id)})])
 
 
@@ -518,31 +503,17 @@ def revoke_projector_link(user, meeting_id: int, link_id) -> tuple[dict, Changes
     meeting is closed; those whose link still holds connect again by themselves.
     """
     staff.require_facilitator(user, meeting_id)
-    link = db.session.get(DeviceLink, link_id) if validate.is_id(link_id) else None
-    if link is None or link.meeting_id != meeting_id or link.kind != "projector":
-        raise ServiceError("not_found")
-    if link.revoked_at is None:
-        link.revoked_at = now()
-        audit.record("projector.revoke", meeting_id=meeting_id, staff_id=user.id, target=f"device:{link.id}")
+    link = devices.revoke(user, meeting_id, "projector", link_id)
     sids = set(db.session.scalars(sa.select(Connection.sid).where(
         Connection.meeting_id == meeting_id, Connection.participant_id.is_(None), Connection.staff_id.is_(None))))
-    return {"link": _link_view(link)}, Changes(
+    return {"link": devices.view(link)}, Changes(
         events=[Event(staff_stream(meeting_id), "projector_links", {"links": projector_links(meeting_id)})],
         disconnect=sids)
 
 
 def projector_link(meeting_id: int | None, token) -> DeviceLink | None:
     """The projector link this token opens (of this meeting, when given), if it is not revoked."""
-    from meeting.services import secrets
-
-    if not isinstance(token, str) or not 10 <= len(token) <= 100:
-        return None
-    link = db.session.scalar(sa.select(DeviceLink).where(DeviceLink.token_hash == secrets.token_hash(token)))
-    if link is None or link.kind != "projector" or link.revoked_at is not None:
-        return None
-    if meeting_id is not None and link.meeting_id != meeting_id:
-        return None
-    return link
+    return devices.find(meeting_id, "projector", token)
 
 
 def link_holds(link_id: int) -> bool:

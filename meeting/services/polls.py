@@ -76,7 +76,7 @@ def _share(n, total) -> float:
     return n / total if total else 0.0
 
 
-def results_view(poll: Poll) -> dict:
+def results_view(poll: Poll, *, staff: bool = False) -> dict:
     """Count the poll's ballots; every kind gives `rows` of {id, label, value, share} to draw bars."""
     ballots = [data for _, _, data in _ballots(poll)]
     ids = [o["id"] for o in poll.options]
@@ -115,6 +115,30 @@ def results_view(poll: Poll) -> dict:
                         "distribution": {str(k): v for k, v in t[o].distribution.items()}} for o in ids]
     elif poll.kind == "survey":
         out["rows"] = _survey_rows(poll, ids, label)
+    elif poll.kind == "text":
+        out["themes"] = _themes(poll, staff=staff)
+    return out
+
+
+THEMES_MAX = 8
+TYPICAL = 3
+
+
+def _themes(poll: Poll, *, staff: bool) -> list[dict]:
+    """The answers grouped by theme (meeting.core.similarity, on this machine: nothing is sent
+    anywhere), largest first, each with its size and label words; staff also see its most typical
+    answers. Residents see only the themes: an answer may say more than its author meant to share."""
+    from meeting.core import similarity
+
+    answers = {bid: data.get("text", "") for _, bid, data in _ballots(poll)}
+    groups = similarity.theme_groups(answers, max_groups=THEMES_MAX) if answers else []
+    out = []
+    for g in groups:
+        theme = {"size": g.size, "terms": list(g.label_terms)}
+        if staff:
+            theme["typical"] = [{"ballot_id": b, "text": answers[b]} for b in g.typical[:TYPICAL]]
+            theme["ballot_ids"] = list(g.ids)
+        out.append(theme)
     return out
 
 
@@ -286,10 +310,9 @@ def open_poll(user, meeting_id: int, poll_id) -> tuple[dict, Changes]:
         raise ServiceError("poll_closes_at")
     audit.record("poll.open", meeting_id=meeting_id, staff_id=user.id, target=f"poll:{poll.id}")
     view = poll_view(poll)
-    results = results_view(poll)
     events = [Event(audience_stream(poll), "poll_opened",
-                    {"poll": view, "results": results if participants_see_results(poll) else None}),
-              Event(staff_stream(meeting_id), "poll_opened", {"poll": view, "results": results})]
+                    {"poll": view, "results": results_view(poll) if participants_see_results(poll) else None}),
+              Event(staff_stream(meeting_id), "poll_opened", {"poll": view, "results": results_view(poll, staff=True)})]
     return {"poll": view}, Changes(events=events)
 
 
@@ -314,11 +337,10 @@ def _close(poll: Poll) -> Changes | None:
     if poll.secret:
         _anonymize(poll, now)
     view = poll_view(poll)
-    results = results_view(poll)
     return Changes(events=[
         Event(audience_stream(poll), "poll_closed",
-              {"poll": view, "results": results if participants_see_results(poll) else None}),
-        Event(staff_stream(poll.meeting_id), "poll_closed", {"poll": view, "results": results}),
+              {"poll": view, "results": results_view(poll) if participants_see_results(poll) else None}),
+        Event(staff_stream(poll.meeting_id), "poll_closed", {"poll": view, "results": results_view(poll, staff=True)}),
     ])
 
 
@@ -391,6 +413,10 @@ def cast_ballot(person: Participant, poll_id, ballot) -> tuple[dict, Changes]:
     if still_open.rowcount != 1:
         raise ServiceError("poll_not_open")
     ids = [o["id"] for o in poll.options]
+    if poll.kind == "text":  # words typed by a resident: refused like any other text they type
+        ballot = {"text": validate.clean_text(ballot.get("text") if isinstance(ballot, dict) else None,
+                                              (poll.rules or {}).get("max_length", core.TEXT_MAX), "text_answer_empty",
+                                              too_long_code="too_long", multiline=True)}
     try:
         core.validate_ballot(poll.kind, ids, poll.rules, ballot)
     except core.BallotError as err:
@@ -429,8 +455,10 @@ def _hashable(value) -> bool:
 def _normalized(kind: str, ballot: dict) -> dict:
     """Keep only the ballot's documented field (clients may send more)."""
     key = {"agree": "vote", "single": "option", "approval": "options", "dots": "dots", "ranking": "ranking",
-           "score": "scores", "survey": "answers"}[kind]
+           "score": "scores", "survey": "answers", "text": "text"}[kind]
     value = ballot[key]
+    if kind == "text":
+        value = value.strip()
     if kind == "dots":
         value = {o: n for o, n in value.items() if n}
     return {key: value}
@@ -468,7 +496,7 @@ def participant_polls(person: Participant) -> list[dict]:
 
 def staff_polls(meeting_id: int) -> list[dict]:
     polls = db.session.scalars(sa.select(Poll).where(Poll.meeting_id == meeting_id).order_by(Poll.id))
-    return [{**poll_view(p), "results": results_view(p)} for p in polls]
+    return [{**poll_view(p), "results": results_view(p, staff=True)} for p in polls]
 
 
 # --------------------------------------------------------------------------- live tallies
@@ -481,10 +509,11 @@ def result_events(meeting_id: int, poll_ids: set[int]) -> list[Event]:
                                    .order_by(Poll.id)):
         if poll.state == "draft":
             continue
-        results = results_view(poll)
+        results = results_view(poll, staff=True)
         events.append(Event(staff_stream(meeting_id), "poll_results", {"poll_id": poll.id, "results": results}))
         if participants_see_results(poll):
-            events.append(Event(audience_stream(poll), "poll_results", {"poll_id": poll.id, "results": results}))
+            public = results_view(poll) if poll.kind == "text" else results
+            events.append(Event(audience_stream(poll), "poll_results", {"poll_id": poll.id, "results": public}))
     return events
 
 
@@ -553,3 +582,39 @@ def poll_breakdown(user, meeting_id: int, poll_id, category) -> tuple[dict, Chan
         tables.append({"title": title, "rows": [str(r) for r in b.rows], "columns": b.columns, "cells": b.cells,
                        "row_totals": b.row_totals, "column_totals": b.column_totals, "total": b.total})
     return {"categories": keys, "category": category, "tables": tables}, Changes()
+
+
+# --------------------------------------------------------------------------- free-text answers
+
+
+def promote_answer(user, meeting_id: int, poll_id, ballot_id, table_id=None) -> tuple[dict, Changes]:
+    """Make a free-text answer an idea (a statement the tables and the opinion map vote on), at the
+    given table, else its author's table, else the first table. The author keeps it (their idea),
+    unless the poll was secret."""
+    from meeting.models import Idea
+    from meeting.services import ideas as idea_service
+
+    staff.require_facilitator(user, meeting_id)
+    poll = _staff_poll(meeting_id, poll_id)
+    ballot = db.session.get(Ballot, ballot_id) if validate.is_id(ballot_id) else None
+    if poll.kind != "text" or ballot is None or ballot.poll_id != poll.id:
+        raise ServiceError("not_found")
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting.current_round is None or not meeting.tables:
+        raise ServiceError("no_tables")
+    author = db.session.get(Participant, ballot.participant_id) if ballot.participant_id and not poll.secret else None
+    if table_id is not None:
+        table = db.session.get(Table, table_id) if validate.is_id(table_id) else None
+        if table is None or table.meeting_id != meeting_id:
+            raise ServiceError("not_found")
+    else:
+        table = (meetings.table_of(author) if author else None) or meeting.tables[0]
+    idea = Idea(meeting_id=meeting_id, table_id=table.id, round_id=meeting.current_round.id,
+                participant_id=author.id if author else None, text=ballot.data["text"][:500])
+    db.session.add(idea)
+    db.session.flush()
+    audit.record("poll.promote", meeting_id=meeting_id, staff_id=user.id, target=f"idea:{idea.id}",
+                 table_id=table.id, poll_id=poll.id)
+    view = idea_service.idea_view(idea)
+    return {"idea": view}, Changes(events=[Event(table_stream(table.id), "idea_posted", {"idea": view}),
+                                           Event(staff_stream(meeting_id), "idea_posted", {"idea": view})])

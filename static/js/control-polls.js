@@ -26,6 +26,15 @@
     return b;
   }
 
+  // A free-text answer becomes an idea at its author's table (or the first table).
+  function promote(pollId, ballotId, b) {
+    b.disabled = true;
+    rt.call('promote_answer', { poll_id: pollId, ballot_id: ballotId }).then((ack) => {
+      if (!ack.ok) { b.disabled = false; return showError(ack); }
+      b.textContent = t.promoted;
+    });
+  }
+
   function breakdownView(entry) {
     const data = entry.breakdown;
     if (!data) return '';
@@ -68,7 +77,7 @@
       el('h2', { class: 'poll-question', text: poll.question }),
       ...(poll.closes_at && poll.state === 'open' ? [el('p', { class: 'muted', text: K.fill(t.closes_at, { time: new Date(poll.closes_at).toLocaleTimeString() }) })] : []),
       el('div', { class: 'actions' }, actions),
-      entry.results ? K.pollResults(entry.results) : '',
+      entry.results ? K.pollResults(entry.results, { promote: promote }) : '',
       breakdownView(entry),
     );
   }

@@ -17,8 +17,28 @@
   }
 
   /* Results as a bar chart of plain HTML (with the numbers written out) and the same numbers as a table. */
-  function results(res) {
+  /* A free-text poll's answers grouped by theme: size and label words; staff also see the most
+     typical answers, each of which they can make an idea (`opts.promote`). */
+  function themes(res, opts) {
+    const list = el('ol', { class: 'themes' }, (res.themes || []).map((g) => el('li', { class: 'theme' }, [
+      el('p', { class: 'theme-head', text: K.fill(t.theme, { terms: (g.terms || []).join('・') || t.theme_other, n: g.size }) }),
+      ...(g.typical ? [el('ul', { class: 'typical' }, g.typical.map((a) => {
+        const parts = [el('span', { class: 'typical-text', text: a.text })];
+        if (opts && opts.promote) {
+          const b = el('button', { type: 'button', class: 'button small promote', text: t.promote });
+          b.addEventListener('click', () => opts.promote(res.poll_id, a.ballot_id, b));
+          parts.push(b);
+        }
+        return el('li', {}, parts);
+      }))] : []),
+    ])));
+    return el('div', { class: 'results' }, [el('h3', { text: t.results }),
+      el('p', { class: 'muted', text: K.fill(t.answers_n, { n: res.ballots }) }), list]);
+  }
+
+  function results(res, opts) {
     if (!res) return el('p', { class: 'muted', text: t.results_hidden });
+    if (res.kind === 'text') return themes(res, opts);
     const scale = res.kind === 'score' || res.kind === 'survey';
     const survey = res.kind === 'survey' && res.rows.some((r) => 'before_mean' in r);
     const valueName = scale ? t.mean : res.kind === 'ranking' ? t.points : res.kind === 'dots' ? t.dots : t.votes;
@@ -128,6 +148,20 @@
         pick,
       ]);
     },
+    text(poll, state) {
+      // One textarea per poll card, kept across redraws so typed words and the caret survive.
+      if (!state.area) {
+        state.area = el('textarea', { class: 'text-answer', rows: 4, maxLength: (poll.rules && poll.rules.max_length) || 500 });
+        state.area.value = state.text || '';
+        state.area.addEventListener('input', () => { state.text = state.area.value; });
+      }
+      const area = state.area;
+      if (document.activeElement === area) {
+        const at = [area.selectionStart, area.selectionEnd];
+        queueMicrotask(() => { area.focus(); area.setSelectionRange(at[0], at[1]); });
+      }
+      return el('label', { class: 'text-answer-label' }, [t.your_answer, area]);
+    },
     score(poll, state, redraw) { return scale(poll, state, redraw, 'scores'); },
     survey(poll, state, redraw) { return scale(poll, state, redraw, 'answers'); },
   };
@@ -151,6 +185,7 @@
       case 'dots': return { dots: Object.fromEntries(Object.entries(state.dots || {}).filter(([, n]) => n > 0)) };
       case 'ranking': return { ranking: state.ranking || [] };
       case 'score': return { scores: state.scores || {} };
+      case 'text': return { text: state.text || '' };
       default: return { answers: state.answers || {} };
     }
   }
