@@ -160,14 +160,18 @@ def main() -> None:
     ]
     if args.only:
         instances = [(name, inst) for name, inst in instances if name in args.only.split(",")]
+    summary: list[tuple[str, Instance, dict]] = []
     for name, inst in instances:
         if inst is None:
             print(f"{name:<22} skipped: data not found under {shared_dir()}")
             continue
         big = len(inst.pool) > 500
+        found: dict = {}
+        summary.append((name, inst, found))
         for method in ("maximin", "leximin"):
             r = leximin(inst, levels=1 if method == "maximin" else None, method_name=method,
                         time_limit=args.time_limit)
+            found[method] = r
             note = "" if r.optimal else "stopped at time limit (min guaranteed) "
             row(name, inst, method, r.min_probability, r.gini, r.number_of_panels, r.seconds,
                 note + f"levels={r.levels} pricing={r.iterations}", optimal=str(r.optimal).lower())
@@ -180,6 +184,7 @@ def main() -> None:
         t = time.perf_counter()
         ref = run_reference(inst, args.reference_timeout)
         wall = time.perf_counter() - t
+        found["reference"] = ref
         if ref is None:
             print(f"{name:<22} reference skipped: sortition-algorithms not installed")
         elif "min" in ref:
@@ -187,6 +192,34 @@ def main() -> None:
                 ref["seconds"], f"(subprocess wall {wall:.1f} s)")
         else:
             print(f"{name:<22} reference: {ref}")
+
+    print(f"# load average at end: {os.getloadavg()[0]:.2f} (1 min)")
+    print_summary(summary, args.time_limit)
+
+
+def _secs(x: float) -> str:
+    return f"{x:.2f}" if x < 10 else f"{x:.1f}"
+
+
+def print_summary(summary: list[tuple[str, Instance, dict]], time_limit: float) -> None:
+    """One markdown row per instance: LEXIMIN, MAXIMIN and the reference's MAXIMIN side by side."""
+    print()
+    print(f"| instance | n | k | LEXIMIN s (limit {time_limit:g}) | optimal | levels | min p | Gini "
+          "| MAXIMIN s | min p | Gini | sortition-algorithms MAXIMIN s | min p | Gini |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, inst, found in summary:
+        lex, mx, ref = found.get("leximin"), found.get("maximin"), found.get("reference")
+        if ref is None:
+            ref_cells = "not run | – | –"
+        elif "min" in ref:
+            ref_cells = f"{_secs(ref['seconds'])} | {ref['min']:.6f} | {ref.get('gini', float('nan')):.3f}"
+        elif "timeout" in ref:
+            ref_cells = f"> {ref['timeout']:g} (timeout) | – | –"
+        else:
+            ref_cells = "error | – | –"
+        print(f"| {name} | {len(inst.pool)} | {inst.k} | {_secs(lex.seconds)} | {str(lex.optimal).lower()} | "
+              f"{lex.levels} | {lex.min_probability:.6f} | {lex.gini:.3f} | {_secs(mx.seconds)} | "
+              f"{mx.min_probability:.6f} | {mx.gini:.3f} | {ref_cells} |")
 
 
 if __name__ == "__main__":

@@ -434,7 +434,7 @@ def pool_of_30(seed):
                     quotas, 5)
 
 
-@pytest.mark.parametrize("seed", [7])
+@pytest.mark.parametrize("seed", [7, 8, 9, 15])
 def test_leximin_equals_brute_force_on_30_people_with_households(seed):
     inst = pool_of_30(seed)
     exact, levels = brute_force_leximin_by_class(inst)
@@ -443,3 +443,16 @@ def test_leximin_equals_brute_force_on_30_people_with_households(seed):
     assert r.optimal
     assert np.abs(np.sort(r.probabilities) - exact).max() < 1e-6
     assert r.probabilities.sum() == pytest.approx(5, abs=1e-6)
+
+
+@pytest.mark.parametrize("time_limit", [0.001, 0.3])
+def test_leximin_cut_short_by_its_time_limit_never_falls_below_maximin(time_limit):
+    """A LEXIMIN stopped early keeps the first level (the MAXIMIN optimum) for everyone."""
+    inst = town_instance(300, 30, seed=1)
+    best = maximin(inst)
+    r = leximin(inst, time_limit=time_limit)
+    assert r.min_probability >= best.min_probability - 1e-9
+    assert r.probabilities.sum() == pytest.approx(30, abs=1e-6)
+    rng = np.random.default_rng(0)
+    for j in range(r.number_of_panels):
+        assert panel_meets_quotas(inst, r.panel_members(j, rng))

@@ -14,6 +14,7 @@ from typing import Optional
 
 import highspy
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .feasibility import check_feasibility
 from .model import InfeasibleQuotas, Instance, Progress, Result, SolverError
@@ -32,6 +33,8 @@ WALK_GAP = 0.05  # MIP gap in the walk (its panels need not be the heaviest, onl
 WALK_TOL = 1e-9  # a constraint within this of its bound counts as tight in the walk
 FACE_TOL = 1e-6  # pricing keeps to panels within this share of the face weight
 EXTRA_COLUMNS = 10  # further violated panels per pricing round, from one-person swaps
+LP_TRIES = 8  # random objectives over the walk's face before a MIP (a vertex is often a panel)
+IPM_COLUMNS = 200  # a first master solve with more columns than this runs by interior point
 
 
 class _Swaps:
@@ -362,12 +365,21 @@ def _decompose(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels
     for counts in panels:
         master.add_panel(counts)
     size = c.size.astype(float)
+    if not master.columns:  # the walk was cut short before its first panel
+        counts, _ = oracle.best(target)
+        if counts is None:
+            return "short", 0.0
+        remember(counts)
+        master.add_panel(counts)
     value = 0.0
     first = True
     while True:
         try:
             # the first solve always runs to the end: at the time limit it is the guarantee
+            if first and len(master.columns) > IPM_COLUMNS:
+                master.h.setOptionValue("solver", "ipm")  # many columns at once: interior point + crossover
             y, z, value = master.solve(None if deadline is None or first else deadline - time.perf_counter())
+            master.h.setOptionValue("solver", "simplex")
         except _TimeUp:
             return "time", value
         first = False
@@ -418,10 +430,9 @@ def _initial_panels(c: Compiled, oracle: PanelOracle, rng: np.random.Generator, 
     covered = np.zeros(G, dtype=bool)
     for p in panels:
         covered |= p > 0
-    reachable = covered.copy()
     for g in np.flatnonzero(~covered):
         if covered[g]:
-            continue
+            continue  # on a panel found for another group on the way
         w = np.zeros(G)
         w[g] = 1.0
         w += 1e-3 * (~covered)  # also pick up other uncovered groups on the way
@@ -429,8 +440,7 @@ def _initial_panels(c: Compiled, oracle: PanelOracle, rng: np.random.Generator, 
         if counts is not None and counts[g] > 0:
             remember(counts)
             covered |= counts > 0
-            reachable[g] = True
-    return reachable
+    return covered
 
 
 def _repair(A: np.ndarray, v: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray,
@@ -485,6 +495,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     G = c.G
     x = target * c.size
     found: list[np.ndarray] = []
+    weights: list[float] = []  # x = sum weights_j found_j + mass * (the point left)
     mass = 1.0
     cols = np.arange(G, dtype=np.int32)
     h = oracle.h
@@ -492,6 +503,11 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
     base_hi = np.where(np.isfinite(hi), hi, INF)
     current_lo, current_hi = base_lo, base_hi
     previous: Optional[np.ndarray] = None
+    # the face's LP with a random objective: its vertex is often integral, i.e. a panel, at a
+    # fraction of a MIP's cost (the MIP is asked only when the vertex is fractional)
+    lp = new_highs()
+    lp.passModel(h.getLp())
+    lp.changeColsIntegrality(G, cols, np.full(G, highspy.HighsVarType.kContinuous, dtype=np.uint8))
     h.setOptionValue("mip_rel_gap", WALK_GAP)  # any panel on the face will do: stop early
     try:
         for _ in range(2 * G + 2):
@@ -508,9 +524,22 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             row_hi = np.where(at_lo, lo, np.where(np.isfinite(hi), hi, INF))
             for r in np.flatnonzero((row_lo != current_lo) | (row_hi != current_hi)):
                 h.changeRowBounds(int(r), float(row_lo[r]), float(row_hi[r]))
+                lp.changeRowBounds(int(r), float(row_lo[r]), float(row_hi[r]))
             current_lo, current_hi = row_lo, row_hi
             col_lo, col_hi = np.where(at_ub, ub, 0.0), np.where(at_0, 0.0, ub)
             v = None if previous is None else _repair(A, previous, row_lo, row_hi, col_lo, col_hi, rng)
+            if v is None:
+                lp.changeColsBounds(G, cols, col_lo, col_hi)
+                for _try in range(LP_TRIES):
+                    lp.changeColsCost(G, cols, rng.random(G))
+                    lp.run()
+                    if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                        break
+                    vertex = np.array(lp.getSolution().col_value)
+                    rounded = np.rint(vertex)
+                    if np.abs(vertex - rounded).max() <= 1e-6:
+                        v = rounded.astype(int)
+                        break
             if v is None:
                 h.changeColsBounds(G, cols, col_lo, col_hi)
                 v, _ = oracle.best(rng.random(G))
@@ -522,6 +551,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             found.append(v)
             d = x - v
             if np.abs(d).max() <= WALK_TOL:
+                weights.append(mass)
                 mass = 0.0
                 break
             ad = A @ d
@@ -541,6 +571,7 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
                 break  # rounding left x outside the relaxation: column generation goes on from here
             if not np.isfinite(theta):
                 break
+            weights.append(mass * theta / (1.0 + theta))
             mass *= 1.0 / (1.0 + theta)
             x = np.clip(x + theta * d, 0.0, ub)
             report(1.0 - mass)
@@ -549,14 +580,42 @@ def _walk(c: Compiled, oracle: PanelOracle, relaxation: "_Relaxation", target: n
             h.changeRowBounds(int(r), float(base_lo[r]), float(base_hi[r]))
         h.setOptionValue("mip_rel_gap", 1e-7)
         h.changeColsBounds(G, cols, np.zeros(G), c.size.astype(float))
-    return found
+    return found, np.array(weights + [0.0] * (len(found) - len(weights))), mass
+
+
+def _merge(panels: list[np.ndarray], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct panels and their summed weights (normalised), dropping weight 0."""
+    index: dict[bytes, int] = {}
+    rows: list[np.ndarray] = []
+    lam: list[float] = []
+    for counts, w in zip(panels, weights):
+        if w <= 0:
+            continue
+        key = counts.astype(np.int32).tobytes()
+        j = index.setdefault(key, len(rows))
+        if j == len(rows):
+            rows.append(counts)
+            lam.append(0.0)
+        lam[j] += float(w)
+    out = np.array(lam)
+    return np.array(rows), out / out.sum()
 
 
 def _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_deadline, deadline,
            walk_report, decompose_report, decomposition) -> tuple[str, float]:
     """Panels for the relaxed allocation: the walk, then face-restricted column generation."""
-    for counts in _walk(c, oracle, relaxation, target, rng, walk_deadline, walk_report):
+    found, weights, mass = _walk(c, oracle, relaxation, target, rng, walk_deadline, walk_report)
+    for counts in found:
         remember(counts)
+    if found and mass == 0.0:
+        # the walk ended at a panel: its own weights are a lottery; if it meets every share
+        # (rounding over the steps only), nothing is left to solve
+        matrix, lam = _merge(found, weights)
+        share = (lam @ matrix) / c.size
+        on = target > 0
+        if np.all(share[on] >= target[on] * (1 - DECOMPOSE_TOL)) and np.all(share[~on] <= 1e-12):
+            decomposition.extend([matrix, lam])
+            return "reached", 1.0
     try:
         return _decompose(c, oracle, swaps, remember, panels, target, deadline, decompose_report,
                           relaxation.face(target), decomposition)
@@ -588,135 +647,56 @@ def _distribution(c: Compiled, panels: list[np.ndarray], target: np.ndarray,
     return lam / lam.sum()
 
 
-def _certify(oracle: PanelOracle, y: np.ndarray, size: np.ndarray, fixed: np.ndarray,
-             p_fixed: np.ndarray, value: float) -> tuple[float, np.ndarray]:
-    """Exact pricing of the dual vector y: (an upper bound on D(y) - value, the heaviest panel).
+def _lottery(c: Compiled, panels: list[np.ndarray], target: np.ndarray, floor: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The lottery over `panels` with the largest t such that every group gets at least t times its
+    `target` share, and never less than its `floor` (the levels already proven). Returns the panel
+    matrix, the panel probabilities and t. A floor missed by rounding is met as closely as possible."""
+    P = len(panels)
+    M = np.array(panels, dtype=float) / c.size  # (P, G) shares
+    h = new_highs()
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(option, 1e-10)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    # columns: lambda (P), t, shortfall s below the floor (heavily penalised)
+    h.addCols(P + 2, np.concatenate([np.zeros(P), [1.0, -1e4]]), np.zeros(P + 2),
+              np.concatenate([np.full(P, INF), [1.0, INF]]), 0, np.zeros(P + 2, dtype=np.int32),
+              np.zeros(0, dtype=np.int32), np.zeros(0))
+    h.addRow(1.0, 1.0, P, np.arange(P, dtype=np.int32), np.ones(P))
+    for g in np.flatnonzero((target > 0) | (floor > 0)):
+        nz = np.flatnonzero(M[:, g]).astype(np.int32)
+        if target[g] > 0:   # p_g - t * target_g >= 0
+            idx = np.concatenate([nz, [P]]).astype(np.int32)
+            h.addRow(0.0, INF, len(idx), idx, np.concatenate([M[nz, g], [-target[g]]]))
+        if floor[g] > 0:    # p_g + s >= floor_g
+            idx = np.concatenate([nz, [P + 1]]).astype(np.int32)
+            h.addRow(float(floor[g]), INF, len(idx), idx, np.concatenate([M[nz, g], [1.0]]))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise SolverError("The final distribution LP failed.")
+    x = np.array(h.getSolution().col_value)
+    lam = x[:P].clip(0)
+    lam[lam < 1e-12] = 0
+    return M * c.size, lam / lam.sum(), float(np.clip(x[P], 0.0, 1.0))
 
-    The MIP runs with a near-zero gap and its dual bound is used, so D(y) is never
-    underestimated by the MIP tolerance."""
-    h = oracle.h
-    h.setOptionValue("mip_rel_gap", 1e-12)
-    h.setOptionValue("mip_abs_gap", 1e-13)
-    try:
-        counts, w = oracle.best(y / size)
-        bound = float(h.getInfo().mip_dual_bound)
-    finally:
-        h.setOptionValue("mip_rel_gap", 1e-7)
-        h.setOptionValue("mip_abs_gap", 1e-9)
-    if counts is None:
-        raise SolverError("The panel solver found no panel after the quotas were checked.")
-    upper = max(w, bound) if np.isfinite(bound) else w
-    gap = upper - float(p_fixed[fixed] @ y[fixed]) - value
-    return max(gap, GAP_FLOOR), counts
 
+def _levels(c: Compiled, oracle: PanelOracle, swaps: _Swaps, remember, panels: list[np.ndarray],
+            fixed: np.ndarray, p_fixed: np.ndarray, levels: Optional[int], deadline: Optional[float],
+            maximin_bound: float, report: Progress, notes: list[str]) -> tuple[np.ndarray, int, bool]:
+    """Column generation for the leximin levels not yet fixed (`levels`: how many at most).
 
-def _monotone(progress: Optional[Progress]) -> Progress:
-    """The progress callback, never going backwards (the fallback restarts its own scale)."""
-    top = [0.0]
-
-    def report(fraction: float, message: str) -> None:
-        top[0] = max(top[0], min(float(fraction), 1.0))
-        if progress is not None:
-            progress(top[0], message)
-    return report
-
-
-def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optional[Progress] = None,
-            seed: int = 0, initial_rounds: Optional[int] = None,
-            compiled: Optional[Compiled] = None, method_name: str = "leximin",
-            time_limit: Optional[float] = None) -> Result:
-    """Distribution over panels whose selection probabilities are leximin-optimal.
-
-    `levels=1` stops after maximising the minimum probability (MAXIMIN).
-    Raises InfeasibleQuotas (with the relaxation report) when no panel exists.
-    `time_limit` (seconds): stop refining there; people not yet fixed keep the
-    level reached so far as a guaranteed minimum, and `optimal` becomes False.
-    """
-    started = time.perf_counter()
-    deadline = None if time_limit is None else started + time_limit
-    report = _monotone(progress)
-    c = compiled or compile_instance(instance)
-    feas = check_feasibility(instance, c)
-    if not feas.feasible:
-        raise InfeasibleQuotas(feas)
+    The first level runs to its optimum whatever the deadline (it is the MAXIMIN guarantee);
+    later ones stop at the deadline, everyone not yet fixed keeping the level reached.
+    Returns (shares per group, levels fixed, optimal)."""
     G, size, k = c.G, c.size.astype(float), c.k
-    rng = np.random.default_rng(seed)
-    oracle = PanelOracle(c)
-    swaps = _Swaps(c)
-    panels: list[np.ndarray] = []
-    seen: set[bytes] = set()
-
-    def remember(counts: np.ndarray) -> bool:
-        key = counts.astype(np.int32).tobytes()
-        if key in seen:
-            return False
-        seen.add(key)
-        panels.append(counts)
-        return True
-
-    notes: list[str] = []
-
-    # 1. the leximin of the LP relaxation: an upper bound, found level by level in milliseconds
-    def level_report(level: int, value: float, fixed_people: int) -> None:
-        report(0.2 * fixed_people / c.n, f"Level {level}: minimum {value:.4f}, {fixed_people} of {c.n} people fixed")
-
-    relaxation = _Relaxation(c, np.ones(G, dtype=bool))
-    try:
-        target, relaxed_levels = relaxation.leximin(np.ones(G, dtype=bool), levels, level_report)
-    except (_Unbounded, SolverError):
-        # numerical trouble in the relaxation: the level-by-level column generation below decides
-        target, relaxed_levels, levels_bound_known = np.zeros(G), 0, False
-    else:
-        levels_bound_known = True
-
-    # 2. real panels that reach it: then it is the true leximin, every level proven
-    #    (MAXIMIN needs only the first level: column generation below, stopped at its bound)
-    def walk_report(share: float) -> None:
-        report(0.2 + 0.7 * share, f"{relaxed_levels} levels proven; panels for {100 * share:.1f}% of the lottery")
-
-    def decompose_report(value: float, bound: float) -> None:
-        report(0.9 + 0.05 * max(0.0, value), f"{relaxed_levels} levels proven; panels reach "
-                                              f"{100 * max(0.0, value):.2f}% of every share")
-
-    # leave a fifth of the time to column generation, so a run cut short still has a good lottery
-    walk_deadline = None if time_limit is None else started + 0.8 * time_limit
-    decomposition: list = []
-    # with nobody out of reach, the relaxation's first level bounds MAXIMIN from above
-    maximin_bound = float(target.min()) if levels == 1 and target.min() > 0 else np.inf
-    if levels == 1 or not levels_bound_known:
-        status, reached = "short", 0.0
-    else:
-        status, reached = _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_deadline,
-                                 deadline, walk_report, decompose_report, decomposition)
-
-    reachable = target > 0
-    fixed = np.zeros(G, dtype=bool)
-    p_fixed = np.zeros(G)
+    reachable = ~fixed
+    fixed = fixed.copy()
+    p_fixed = p_fixed.copy()
     level = 0
     optimal = True
-    if status == "reached":
-        p_fixed = target.copy()
-        fixed[:] = True
-        level = relaxed_levels
-    elif status == "time":
-        optimal = False
-        p_fixed = target * max(reached, 0.0)
-        fixed[:] = True
-        level = relaxed_levels
-        notes.append(f"Stopped at the time limit: everyone has at least {100 * max(reached, 0.0):.1f}% "
-                     "of their leximin probability.")
-    else:
-        reachable = _initial_panels(c, oracle, rng, remember, panels, initial_rounds, report)
-        fixed = ~reachable
-    unreachable = int(size[~reachable].sum())
-    if unreachable:
-        notes.append(f"{unreachable} people cannot be on any panel that meets the quotas; "
-                     "their probability is 0.")
-    # 4. otherwise (the relaxation was not tight): column generation, level by level
     master = _Master(c, (~fixed).astype(float))
-    if not fixed.all():
-        for counts in panels:
-            master.add_panel(counts)
+    for counts in panels:
+        master.add_panel(counts)
     last_value = 0.0
     relaxed = 0.0  # how far the fixed levels were lowered after an unbounded master
     last_fraction = 0.1
@@ -727,7 +707,8 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
         best_bound = np.inf
         while True:
             try:
-                y, z, value = master.solve(None if deadline is None else deadline - time.perf_counter())
+                y, z, value = master.solve(None if deadline is None or level == 1
+                                                else deadline - time.perf_counter())
                 last_value = value
             except _TimeUp:
                 # one master solve ran into the time limit: stop as at the deadline below
@@ -759,7 +740,7 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
                 p_fixed[~fixed] = best_possible
                 fixed[:] = True
                 break
-            if deadline is not None and time.perf_counter() > deadline:
+            if deadline is not None and level > 1 and time.perf_counter() > deadline:
                 optimal = False
                 notes.append(f"Stopped at the time limit in level {level}: everyone not yet fixed "
                              f"has probability at least {value:.4f}.")
@@ -853,6 +834,154 @@ def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optio
             # MAXIMIN: everyone else only needs at least the level value
             p_fixed[~fixed] = value
             fixed[:] = True
+    return p_fixed, level, optimal
+
+
+def _certify(oracle: PanelOracle, y: np.ndarray, size: np.ndarray, fixed: np.ndarray,
+             p_fixed: np.ndarray, value: float) -> tuple[float, np.ndarray]:
+    """Exact pricing of the dual vector y: (an upper bound on D(y) - value, the heaviest panel).
+
+    The MIP runs with a near-zero gap and its dual bound is used, so D(y) is never
+    underestimated by the MIP tolerance."""
+    h = oracle.h
+    h.setOptionValue("mip_rel_gap", 1e-12)
+    h.setOptionValue("mip_abs_gap", 1e-13)
+    try:
+        counts, w = oracle.best(y / size)
+        bound = float(h.getInfo().mip_dual_bound)
+    finally:
+        h.setOptionValue("mip_rel_gap", 1e-7)
+        h.setOptionValue("mip_abs_gap", 1e-9)
+    if counts is None:
+        raise SolverError("The panel solver found no panel after the quotas were checked.")
+    upper = max(w, bound) if np.isfinite(bound) else w
+    gap = upper - float(p_fixed[fixed] @ y[fixed]) - value
+    return max(gap, GAP_FLOOR), counts
+
+
+def _monotone(progress: Optional[Progress]) -> Progress:
+    """The progress callback, never going backwards (the fallback restarts its own scale)."""
+    top = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        top[0] = max(top[0], min(float(fraction), 1.0))
+        if progress is not None:
+            progress(top[0], message)
+    return report
+
+
+def leximin(instance: Instance, *, levels: Optional[int] = None, progress: Optional[Progress] = None,
+            seed: int = 0, initial_rounds: Optional[int] = None,
+            compiled: Optional[Compiled] = None, method_name: str = "leximin",
+            time_limit: Optional[float] = None) -> Result:
+    """Distribution over panels whose selection probabilities are leximin-optimal.
+
+    `levels=1` stops after maximising the minimum probability (MAXIMIN).
+    Raises InfeasibleQuotas (with the relaxation report) when no panel exists.
+    `time_limit` (seconds): stop refining there and return the best lottery found that keeps
+    every level proven so far, with `optimal` False. The first level (the MAXIMIN optimum) is
+    always proven, past the limit if need be, so a LEXIMIN cut short is never below MAXIMIN.
+    """
+    # numpy's BLAS threads spin while waiting: on a shared machine (and with HiGHS beside them)
+    # they cost several times the work of the small products here, so one thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _leximin(instance, levels=levels, progress=progress, seed=seed, initial_rounds=initial_rounds,
+                        compiled=compiled, method_name=method_name, time_limit=time_limit)
+
+
+def _leximin(instance: Instance, *, levels: Optional[int], progress: Optional[Progress], seed: int,
+             initial_rounds: Optional[int], compiled: Optional[Compiled], method_name: str,
+             time_limit: Optional[float]) -> Result:
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
+    report = _monotone(progress)
+    c = compiled or compile_instance(instance)
+    feas = check_feasibility(instance, c)
+    if not feas.feasible:
+        raise InfeasibleQuotas(feas)
+    G, size, k = c.G, c.size.astype(float), c.k
+    rng = np.random.default_rng(seed)
+    oracle = PanelOracle(c)
+    swaps = _Swaps(c)
+    panels: list[np.ndarray] = []
+    seen: set[bytes] = set()
+
+    def remember(counts: np.ndarray) -> bool:
+        key = counts.astype(np.int32).tobytes()
+        if key in seen:
+            return False
+        seen.add(key)
+        panels.append(counts)
+        return True
+
+    notes: list[str] = []
+
+    # 1. the leximin of the LP relaxation: an upper bound, found level by level in milliseconds
+    def level_report(level: int, value: float, fixed_people: int) -> None:
+        report(0.2 * fixed_people / c.n, f"Level {level}: minimum {value:.4f}, {fixed_people} of {c.n} people fixed")
+
+    relaxation = _Relaxation(c, np.ones(G, dtype=bool))
+    try:
+        target, relaxed_levels = relaxation.leximin(np.ones(G, dtype=bool), levels, level_report)
+    except (_Unbounded, SolverError):
+        # numerical trouble in the relaxation: the level-by-level column generation below decides
+        target, relaxed_levels, levels_bound_known = np.zeros(G), 0, False
+    else:
+        levels_bound_known = True
+
+    # 2. real panels that reach it: then it is the true leximin, every level proven
+    #    (MAXIMIN needs only the first level: column generation below, stopped at its bound)
+    def walk_report(share: float) -> None:
+        report(0.2 + 0.7 * share, f"{relaxed_levels} levels proven; panels for {100 * share:.1f}% of the lottery")
+
+    def decompose_report(value: float, bound: float) -> None:
+        report(0.9 + 0.05 * max(0.0, value), f"{relaxed_levels} levels proven; panels reach "
+                                              f"{100 * max(0.0, value):.2f}% of every share")
+
+    # leave a fifth of the time to column generation, so a run cut short still has a good lottery
+    walk_deadline = None if time_limit is None else started + 0.8 * time_limit
+    decomposition: list = []
+    if levels == 1 or not levels_bound_known:
+        status, reached = "short", 0.0
+    else:
+        status, reached = _reach(c, oracle, swaps, remember, panels, relaxation, target, rng, walk_deadline,
+                                 deadline, walk_report, decompose_report, decomposition)
+
+    reachable = target > 0
+    fixed = np.zeros(G, dtype=bool)
+    p_fixed = np.zeros(G)
+    level = 0
+    optimal = True
+    if status == "reached":
+        p_fixed = target.copy()
+        fixed[:] = True
+        level = relaxed_levels
+    else:
+        # cut short: the panels found so far seed the coverage check; else the first panels
+        reachable = _initial_panels(c, oracle, rng, remember, panels,
+                                    0 if status == "time" and len(panels) >= 60 else initial_rounds, report)
+        fixed = ~reachable
+    unreachable = int(size[~reachable].sum())
+    if unreachable:
+        notes.append(f"{unreachable} people cannot be on any panel that meets the quotas; "
+                     "their probability is 0.")
+    if not fixed.all():
+        # 3. column generation, level by level (the first level always to its optimum: a LEXIMIN
+        #    cut short never falls below MAXIMIN); after a walk cut short, only the first level
+        levels_run = 1 if status == "time" else levels
+        # with nobody out of reach, the relaxation's first level bounds MAXIMIN from above
+        maximin_bound = (float(target.min()) if levels_run == 1 and levels_bound_known and reachable.all()
+                         and target.min() > 0 else np.inf)
+        p_fixed, level, optimal = _levels(c, oracle, swaps, remember, panels, fixed, p_fixed, levels_run,
+                                          deadline, maximin_bound, report, notes)
+        if status == "time":
+            # the best lottery over every panel found that keeps the first level for everyone
+            optimal = False
+            floor = p_fixed * reachable
+            matrix, lam, share = _lottery(c, panels, target, floor)
+            decomposition[:] = [matrix, lam]
+            notes.append(f"Stopped at the time limit: the first level ({floor[reachable].min():.4f}) is proven "
+                         f"and kept; everyone has at least {100 * share:.1f}% of their leximin probability.")
     report(0.97, "Computing panel probabilities")
     if decomposition:
         matrix, lam = decomposition  # the master's own solution already meets every share
