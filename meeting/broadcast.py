@@ -27,7 +27,8 @@ class TallyCoalescer:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._pending: dict[tuple[str, int], set[int]] = {}
+        # Keyed by app too: each app (a test's, with its own database) flushes its own meetings.
+        self._pending: dict[tuple[str, int, object], set[int]] = {}
 
     def mark(self, dirty: set[Dirty]) -> None:
         if not dirty:
@@ -36,7 +37,7 @@ class TallyCoalescer:
         start = []
         with self._lock:
             for item in dirty:
-                key = (item.kind, item.meeting_id)
+                key = (item.kind, item.meeting_id, app)
                 if key not in self._pending:
                     self._pending[key] = set()
                     start.append(key)
@@ -44,13 +45,13 @@ class TallyCoalescer:
         for key in start:
             socketio.start_background_task(self._flush_later, app, key)
 
-    def _flush_later(self, app, key: tuple[str, int]) -> None:
+    def _flush_later(self, app, key: tuple[str, int, object]) -> None:
         socketio.sleep(app.config[TALLY_INTERVAL_SETTINGS.get(key[0], "TALLY_INTERVAL")])
         with self._lock:
             item_ids = self._pending.pop(key, set())
         if not item_ids:
             return
-        kind, meeting_id = key
+        kind, meeting_id, _app = key
         with app.app_context():
             try:
                 events = TALLY_PUBLISHERS[kind](meeting_id, item_ids)
