@@ -105,3 +105,15 @@ def build_config(overrides: dict | None = None) -> dict:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_timeout": 10,
                                                      "connect_args": {"connect_timeout": 5}})
     return cfg
+
+
+def child_environment(cfg) -> dict[str, str]:
+    """The environment for a `python -m meeting ...` child process run with this app's
+    database, keys and addresses (panel draws, report builds); threading mode, no FLASK_APP."""
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": cfg["SECRET_KEY"],
+                "MEETING_DATA_KEY": cfg["DATA_KEY"], "MEETING_INSTANCE_PATH": cfg["INSTANCE_PATH"],
+                "MEETING_BASE_URL": cfg["BASE_URL"], "MEETING_ASYNC_MODE": "threading",
+                "MEETING_ENV": cfg.get("MEETING_ENV", "development")})
+    env.pop("FLASK_APP", None)
+    return env
