@@ -82,6 +82,42 @@ def clean_nickname(raw: str) -> str:
     return name
 
 
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold().replace(" ", "").replace("\u3000", "")
+
+
+def taken_nicknames(meeting_id: int, *, except_id: int | None = None) -> set[str]:
+    """The meeting's nicknames in use (folded: width, case and spaces do not make a new name)."""
+    query = sa.select(Participant.nickname).where(Participant.meeting_id == meeting_id, Participant.nickname != "",
+                                                  Participant.removed_at.is_(None))
+    if except_id is not None:
+        query = query.where(Participant.id != except_id)
+    return {_fold(n) for n in db.session.scalars(query)}
+
+
+def ensure_free_nickname(meeting_id: int, name: str, *, except_id: int | None = None) -> None:
+    """Refuse a nickname another resident of the meeting uses, suggesting a free one ("はなこ 2").
+
+    Unique per meeting rather than per table: people change tables between rounds (and arrive
+    before they have one), and the control room, the plenary and help calls name them across tables.
+    The caller holds the meeting row's lock, so two phones cannot take the same name at once."""
+    taken = taken_nicknames(meeting_id, except_id=except_id)
+    if _fold(name) not in taken:
+        return
+    n = 2
+    while True:
+        tail = f" {n}"
+        suggestion = name[:NICKNAME_MAX - len(tail)].rstrip() + tail
+        if _fold(suggestion) not in taken:
+            break
+        n += 1
+    raise ServiceError("nickname_taken", name=name, suggestion=suggestion)
+
+
+def lock_meeting(meeting_id: int) -> None:
+    db.session.execute(sa.select(Meeting.id).where(Meeting.id == meeting_id).with_for_update())
+
+
 def redeem(invitation_id: int, nickname: str) -> tuple[Participant, str]:
     """Use the invitation once: set the nickname and return (participant, session key).
 
@@ -100,6 +136,12 @@ def redeem(invitation_id: int, nickname: str) -> tuple[Participant, str]:
         raise ServiceError("invitation_used")
     inv = db.session.get(Invitation, invitation_id)
     person = inv.participant
+    lock_meeting(person.meeting_id)
+    try:
+        ensure_free_nickname(person.meeting_id, name, except_id=person.id)
+    except ServiceError:
+        db.session.rollback()  # the invitation stays unused: the resident picks another name
+        raise
     key = pysecrets.token_urlsafe(24)
     person.nickname = name
     person.joined_at = now
