@@ -553,6 +553,8 @@ def _worker_main(spec: dict, conn):
                     result = worker.plenary_finish(*args)
                 elif command == "ballots":
                     result = {"ballots": worker.ballots}
+                elif command == "mine":  # what each phone was told was accepted: {pid: {idea: value}}
+                    result = {p.pid: p.my_votes for p in worker.phones}
                 else:
                     result = await getattr(worker, command)(*args)
                 conn.send(result)
@@ -604,7 +606,7 @@ class Clients:
 # --------------------------------------------------------------------------- servers
 
 
-def free_port() -> int:
+def free_port() -> int:  # tests/test_load.py replaces it with tests/live.py's (ports per xdist worker)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -786,7 +788,8 @@ def run_against(kind: str, args, folder: Path) -> dict:
         joined = clients.all("setup")
         cpu1 = server.cpu()
         t0 = time.monotonic()
-        connected = clients.all("connect")
+        with spying(server, args, "connect"):
+            connected = clients.all("connect")
         connect_wall = time.monotonic() - t0
         cpu2 = server.cpu()
         rss1 = server.rss_kb()
@@ -814,6 +817,9 @@ def run_against(kind: str, args, folder: Path) -> dict:
                     break
             time.sleep(args.interval * 2 + 0.5)
         verified = clients.all("verify")
+        if getattr(args, "keep", None) is not None:  # a test reads the database against what phones were told
+            args.keep.update({"mine": {int(k): v for r in clients.all("mine") for k, v in r.items()},
+                              "database_url": server.env.get("DATABASE_URL")})
         out["verify"] = {k: sum(v[k] for v in verified) for k in ("problem_count", "lost", "duplicated",
                                                                  "disconnected", "messages")}
         out["verify"]["problems"] = [p for v in verified for p in v["problems"]][:10]
@@ -824,13 +830,31 @@ def run_against(kind: str, args, folder: Path) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def spying(server: Server, args, phase: str):
+    """With --spy, py-spy samples the server during this phase (collapsed stacks in bench/results/)."""
+    if not args.spy or not server.pid or server.kind not in args.spy:
+        yield
+        return
+    out = RESULTS / f"spy-{server.kind}-{phase}{'-' + args.label if args.label else ''}.txt"
+    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid),
+                            "--format", "raw", "-r", "200", "-o", str(out), "--nonblocking"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        spy.wait(30)
+
+
 def run_step(server: Server, clients: Clients, args, rate: float, step: int) -> dict:
     per_process = [rate / len(clients.pipes)] * len(clients.pipes)
     ideas_per = [args.idea_rate / len(clients.pipes)] * len(clients.pipes)
     start_at = time.monotonic() + 0.5
     cpu0 = server.cpu()
     load0 = load_now()
-    driven = clients.all("drive", per=lambda n: (per_process[n], ideas_per[n], args.seconds, start_at, step))
+    with spying(server, args, f"vote-{rate:g}"):
+        driven = clients.all("drive", per=lambda n: (per_process[n], ideas_per[n], args.seconds, start_at, step))
     took = time.monotonic() - start_at
     cpu = server.cpu() - cpu0
     time.sleep(args.interval + 0.3)  # the last tallies reach the phones
@@ -988,6 +1012,8 @@ def main(argv=None) -> int:
     ap.add_argument("--target", help="a running Kurumaza (URL) instead of starting one; needs --database-url")
     ap.add_argument("--database-url", help="the target's database (the demo meeting is created there)")
     ap.add_argument("--server-pid", type=int, help="the target's server pid for CPU and memory (same machine)")
+    ap.add_argument("--spy", nargs="*", default=[], choices=["ours", "bare"],
+                    help="sample these servers with py-spy while connecting and voting")
     ap.add_argument("--label", default="", help="added to the result file's name")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args(argv)
