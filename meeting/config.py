@@ -54,6 +54,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
         "TALLY_INTERVAL": float(env.get("MEETING_TALLY_INTERVAL", "0.25")),
+        # SQLite group commit (meeting/durability.py); `python -m meeting.serve` turns it on in gevent mode.
+        "GROUP_COMMIT": env.get("MEETING_GROUP_COMMIT", "0") == "1",
         # The opinion map is recomputed at most once per this many seconds per meeting and process.
         "MAP_INTERVAL": float(env.get("MEETING_MAP_INTERVAL", "5")),
         "POLL_CLOCK_INTERVAL": float(env.get("MEETING_POLL_CLOCK_INTERVAL", "1.0")),
