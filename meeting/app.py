@@ -1,6 +1,6 @@
 """The app factory."""
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, render_template
 from flask_babel import get_locale
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
@@ -9,21 +9,9 @@ from werkzeug.exceptions import HTTPException
 from meeting import realtime  # noqa: F401,E402
 from meeting.config import PROJECT_DIR, build_config
 from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+from meeting.i18n import CHOICE_NAMES, current_choice, here, select_locale
 from meeting.realtime import wire
 from meeting.realtime.queue import ResilientRedisManager, queue_channel
-
-LANGUAGES = ("ja", "en")
-
-
-def select_locale() -> str:
-    """Choose the page language: the visitor's choice, else the meeting's, else Japanese."""
-    chosen = request.args.get("lang")
-    if chosen in LANGUAGES:
-        session["lang"] = chosen
-        return chosen
-    if session.get("lang") in LANGUAGES:
-        return session["lang"]
-    return g.get("meeting_language") or "ja"
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -53,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(language_choice=current_choice, language_names=CHOICE_NAMES, here=here)
     limiter.init_app(app)
 
     origins = app.config["ALLOWED_ORIGINS"]
