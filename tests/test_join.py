@@ -122,3 +122,18 @@ def test_english_visitor_sees_english(app, client):
 def test_start_page_is_japanese_by_default(client):
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="ja">' in page and "招待コード" in page
+
+
+def test_language_switch_comes_back_to_a_same_origin_path_only(client):
+    from meeting.i18n import safe_next
+
+    assert safe_next("/staff/meetings/1/control?tab=2") == "/staff/meetings/1/control?tab=2"
+    for bad in ("//evil.example/", "https://evil.example/", "/\\evil.example", "evil", "", None, "/\x00x"):
+        assert safe_next(bad) is None, bad
+    page = client.get("/")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    back = client.post("/language", data={"lang": "en", "next": "//evil.example/", "csrf_token": token})
+    assert back.status_code == 302 and back.headers["Location"] == "/"
+    back = client.post("/language", data={"lang": "en", "next": "/join", "csrf_token": token})
+    assert back.headers["Location"] == "/join"
+    assert '<html lang="en">' in client.get("/join").get_data(as_text=True)
