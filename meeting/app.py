@@ -10,6 +10,7 @@ from meeting import realtime  # noqa: F401,E402
 from meeting.config import PROJECT_DIR, build_config
 from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from meeting.i18n import CHOICE_NAMES, current_choice, here, select_locale
+from meeting.reading import ruby_response
 from meeting.realtime import wire
 from meeting.realtime.queue import ResilientRedisManager, queue_channel
 
@@ -67,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
 
     register_error_pages(app)
+    app.after_request(ruby_response)
 
     from meeting.commands import register_commands
     register_commands(app)

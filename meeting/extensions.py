@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,6 +9,8 @@ from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+
+from meeting.reading import ReadingBabel
 
 
 class Base(so.DeclarativeBase):
@@ -27,5 +28,5 @@ migrate = Migrate()
 socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = ReadingBabel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

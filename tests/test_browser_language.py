@@ -72,3 +72,20 @@ def test_an_english_browser_gets_english_unless_the_meeting_fixes_its_language(s
         # The resident's own choice still wins.
         fixed.get_by_role("button", name="English").click()
         fixed.get_by_role("button", name="Join the table").wait_for()
+
+
+def test_plain_japanese_is_one_tap_away_and_stays(server):
+    demo = server.demo(participants=1, tables=1)
+    with chromium() as browser:
+        page = phone(browser)
+        page.goto(demo["participants"][0]["join_url"])
+        page.get_by_role("button", name="やさしい にほんご").click()
+        page.wait_for_function("document.querySelector('meta[name=catalog]').content === 'plain'")
+        assert page.evaluate("document.documentElement.lang") == "ja"
+        assert page.locator("main ruby rt").count() > 0
+        # Attributes and form labels never show the reading marks.
+        assert "{" not in page.locator("main").inner_html().replace("{n}", "")
+        page.get_by_role("button", name="テーブルに 入る").click()
+        page.wait_for_url("**/table")
+        assert page.evaluate("document.querySelector('meta[name=catalog]').content") == "plain"
+        assert page.get_by_role("button", name="意見を 送る").count() == 1

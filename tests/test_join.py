@@ -137,3 +137,19 @@ def test_language_switch_comes_back_to_a_same_origin_path_only(client):
     back = client.post("/language", data={"lang": "en", "next": "/join", "csrf_token": token})
     assert back.headers["Location"] == "/join"
     assert '<html lang="en">' in client.get("/join").get_data(as_text=True)
+
+
+def test_plain_japanese_shows_furigana_in_text_and_none_in_attributes(client):
+    from meeting.reading import READING, rewrite_html
+
+    html = rewrite_html('<p title="意見{いけん}">意見{いけん}</p><textarea>意見{いけん}</textarea>'
+                        '<script type="application/json">{"a": "\\u610f\\u898b{\\u3044\\u3051\\u3093}"}</script>')
+    assert html.startswith('<p title="意見"><ruby>意見<rp>(</rp><rt>いけん</rt><rp>)</rp></ruby></p><textarea>意見<')
+    assert "{\\u3044" not in html and '"\\u610f\\u898b"' in html
+    page = client.get("/?lang=plain").get_data(as_text=True)
+    assert '<html lang="ja">' in page and '<meta name="catalog" content="plain">' in page
+    assert "<ruby>" in page and not READING.search(page)
+    assert "<rt>" not in page.split("<title>")[1].split("</title>")[0]
+    # The choice stays for the next pages, and the switch offers the other two.
+    page = client.get("/join").get_data(as_text=True)
+    assert '<meta name="catalog" content="plain">' in page and ">English</button>" in page and ">日本語</button>" in page

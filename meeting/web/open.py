@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
-from meeting.i18n import use_meeting
+from meeting.i18n import current_choice, use_meeting
 from meeting.models import Meeting
 from meeting.services import openings
 from meeting.services.errors import ServiceError
@@ -84,7 +84,7 @@ def welcome():
     from meeting.web.join import NICKNAMES
 
     form = WelcomeForm()
-    lang = "en" if (session.get("lang") or meeting.language) == "en" else "ja"
+    lang = "en" if current_choice() == "en" else "ja"
     suggestions = pysecrets.SystemRandom().sample(NICKNAMES[lang], 4)
     form.nickname_choice.choices = [(n, n) for n in suggestions]
     answers = {q["category"]: request.form.get(f"category-{i}", "") for i, q in enumerate(meeting.self_report or [])}
