@@ -6,9 +6,12 @@ from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
 # Registers the Socket.IO handlers; before any init_app, so every app's server gets them.
-from meeting import realtime  # noqa: F401,E402
+from meeting import (
+    assets,
+    realtime,  # noqa: F401,E402
+)
 from meeting.config import PROJECT_DIR, build_config
-from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+from meeting.extensions import babel, compress, csrf, db, limiter, login_manager, migrate, socketio
 from meeting.i18n import CHOICE_NAMES, current_choice, here, select_locale
 from meeting.reading import ruby_response
 from meeting.realtime import wire
@@ -32,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
                 template_folder=str(PROJECT_DIR / "templates"), static_folder=str(PROJECT_DIR / "static"))
     app.config.update(settings)
 
+    # First: it then compresses last, after every other after_request (furigana, headers) is done.
+    compress.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True)
     with app.app_context():
@@ -68,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
 
     register_error_pages(app)
+    assets.init_app(app)
     app.after_request(ruby_response)
 
     from meeting.commands import register_commands

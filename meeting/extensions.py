@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,4 +30,5 @@ socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = ReadingBabel()
+compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

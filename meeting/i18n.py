@@ -24,6 +24,8 @@ def use_meeting(meeting) -> None:
 
 def current_choice() -> str:
     """The catalog this request reads: ja, en or plain."""
+    if g.get("forced_choice") in CHOICES:
+        return g.forced_choice
     chosen = session.get("lang")
     if chosen in CHOICES:
         return chosen
