@@ -9,11 +9,12 @@ per request. Pages and JSON are compressed on the fly by Flask-Compress (meeting
 import gzip
 import hashlib
 import mimetypes
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, request, send_from_directory
 
 COMPRESSIBLE = {".css", ".js", ".svg", ".json", ".txt", ".map", ".html"}
 YEAR = 365 * 24 * 3600
@@ -31,7 +32,8 @@ class Asset:
 def load(folder: Path) -> dict[str, Asset]:
     """Every file under the static folder (following the vendor symlink), hashed and compressed."""
     assets = {}
-    for path in sorted(folder.rglob("*")):
+    files = [Path(root) / name for root, _, names in os.walk(folder, followlinks=True) for name in names]
+    for path in sorted(files):
         if not path.is_file():
             continue
         body = path.read_bytes()
@@ -66,8 +68,8 @@ def init_app(app: Flask) -> None:
 
     def static(filename: str):
         asset = assets.get(filename)
-        if asset is None:
-            abort(404)
+        if asset is None:  # added since the app started: served as Flask would, never cached long
+            return send_from_directory(app.static_folder, filename, max_age=0)
         encoding = _encoding(asset)
         tag = asset.digest + (f"-{encoding}" if encoding else "")
         etag = f'"{tag}"'

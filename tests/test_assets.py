@@ -21,6 +21,9 @@ def test_static_files_are_fingerprinted_precompressed_and_immutable(client):
     assert stale.headers["Cache-Control"] == "no-cache" and stale.data == plain.data
     assert client.get("/static/css/app.css", headers={"If-None-Match": stale.headers["ETag"]}).status_code == 304
     assert client.get("/static/nothing.js").status_code == 404
+    # The vendored Socket.IO client (static/vendor may be a symlink) is served, compressed.
+    vendor = client.get("/static/vendor/socket.io.min.js", headers={"Accept-Encoding": "gzip"})
+    assert vendor.status_code == 200 and vendor.headers["Content-Encoding"] == "gzip"
 
 
 def test_pages_are_compressed(client):

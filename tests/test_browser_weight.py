@@ -13,14 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 BUDGET = 60 * 1024  # bytes on the wire, first load, fonts included
 SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400 * 1000 / 8, "uploadThroughput": 400 * 1000 / 8}
-# Usable: the first snapshot over the socket has been applied (a phone hook records when) and the idea
-# form is enabled. The hook is set before the page's scripts run, by Playwright, not by the page.
-HOOK = """
-Object.defineProperty(window, 'Kurumaza', { configurable: true, get() { return this.__k; }, set(k) {
-  k.phoneHooks = [{ snapshot() { if (!window.__usable) window.__usable = performance.now(); } }];
-  this.__k = k; } });
-"""
-USABLE = "() => window.__usable && !document.getElementById('idea-text').disabled"
+# Usable: the socket is connected (its WebSocket handshake answered, CDP's clock) and the idea form is enabled.
+USABLE = "() => !document.getElementById('idea-text').disabled"
 
 
 @pytest.fixture
@@ -30,38 +24,42 @@ def server(tmp_path):
     live.stop()
 
 
-def first_load(browser, cookies, url, conditions=None):
-    """Open the table page in a fresh context (empty cache, no service worker): bytes and seconds."""
-    context = browser.new_context(**PHONE, service_workers="block")
-    context.add_cookies(cookies)
-    context.add_init_script(HOOK)
+def first_load(context, url, conditions=None):
+    """Open the table page with an empty cache (no service worker): bytes on the wire and seconds."""
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
+    cdp.send("Network.clearBrowserCache")
     if conditions:
         cdp.send("Network.emulateNetworkConditions", conditions)
-    sizes = {}
+    sizes, clock = {}, {}
     cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
-    cdp.on("Network.webSocketFrameReceived", lambda e: sizes.__setitem__(
-        f"ws{len(sizes)}", len(e["response"]["payloadData"].encode())))
+    cdp.on("Network.requestWillBeSent", lambda e: clock.setdefault("start", e["timestamp"]))
+    cdp.on("Network.webSocketHandshakeResponseReceived", lambda e: clock.setdefault("socket", e["timestamp"]))
     page.goto(url, wait_until="load")
     page.wait_for_function(USABLE, timeout=60000)
-    usable = page.evaluate("window.__usable") / 1000  # since the navigation started
+    page.wait_for_function("() => true")  # let CDP events arrive
+    deadline = 600
+    while "socket" not in clock and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    usable = clock["socket"] - clock["start"]
     page.wait_for_load_state("networkidle")
     total = sum(sizes.values())
-    context.close()
+    page.close()
     return total, usable
 
 
 def test_table_page_first_load_weight_and_slow_3g(server):
     demo = server.demo(participants=1, tables=1)
     with chromium() as browser:
-        page = phone(browser)
+        context = browser.new_context(**PHONE, service_workers="block")
+        page = context.new_page()
         join(page, demo["participants"][0]["join_url"], "さくら")
-        cookies, url = page.context.cookies(), page.url
-        page.context.close()
-        weight, fast = first_load(browser, cookies, url)
-        _, slow = first_load(browser, cookies, url, SLOW_3G)
+        url = page.url
+        page.close()
+        weight, fast = first_load(context, url)
+        _, slow = first_load(context, url, SLOW_3G)
     print(f"\ntable page first load: {weight} bytes transferred ({weight / 1024:.1f} KB), usable after "
           f"{fast:.2f} s unthrottled, {slow:.2f} s on slow 3G (400 kbit/s, 400 ms RTT)")
     assert weight <= BUDGET, weight
