@@ -1,6 +1,6 @@
 """The app factory."""
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import get_locale
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
@@ -89,6 +89,7 @@ def register_error_pages(app: Flask) -> None:
 
     def page(error):
         code = error.code if isinstance(error, HTTPException) and error.code in ERROR_PAGES else 500
+        g.error_page = True
         if code == 500:
             db.session.rollback()
         limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)

@@ -59,7 +59,13 @@ def safe_next(target: str | None) -> str | None:
 
 
 def here() -> str:
-    """This page's path and query, for the language switch to come back to (without ?lang=)."""
+    """This page's path and query, for the language switch to come back to (without ?lang=).
+
+    Error pages give none (the switch goes home): a page for a meeting one is not on must look
+    exactly like the page for one that does not exist.
+    """
+    if g.get("error_page"):
+        return ""
     from urllib.parse import urlencode
 
     query = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
