@@ -1,6 +1,6 @@
 """The app factory."""
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from flask_babel import get_locale
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
@@ -35,8 +35,13 @@ def create_app(config: dict | None = None) -> Flask:
                 template_folder=str(PROJECT_DIR / "templates"), static_folder=str(PROJECT_DIR / "static"))
     app.config.update(settings)
 
-    # First: it then compresses last, after every other after_request (furigana, headers) is done.
+    # Registered first, so it runs last, after every other after_request (furigana, headers). The
+    # read-only API answers uncompressed (its schema checks read raw bodies).
     compress.init_app(app)
+
+    @app.after_request
+    def compress_pages(response):
+        return response if request.blueprint == "api" else compress.after_request(response)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True)
     with app.app_context():

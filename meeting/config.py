@@ -49,6 +49,7 @@ def build_config(overrides: dict | None = None) -> dict:
         # Pages and JSON compressed on the fly (static files are compressed once: meeting/assets.py).
         "COMPRESS_ALGORITHM": ["br", "gzip"],
         "COMPRESS_MIN_SIZE": 500,
+        "COMPRESS_REGISTER": False,  # registered by create_app, for pages only
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
         "LANGUAGES": ["ja", "en"],
         "WTF_CSRF_TIME_LIMIT": None,
