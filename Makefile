@@ -27,8 +27,9 @@ static/vendor/socket.io.min.js: package.json package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
 
+# Japanese and English (messages.po) and plain Japanese (ja/LC_MESSAGES/plain.po).
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel -q compile -d meeting/translations
+	$(BIN)/pybabel -q compile -d meeting/translations -D "messages plain"
 
 install: $(VENV)/.runtime static/vendor/socket.io.min.js translations
 

@@ -2,33 +2,23 @@
 
 import os
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, render_template, request
 from flask_babel import get_locale
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
 # Registers the Socket.IO handlers; before any init_app, so every app's server gets them.
 from meeting import (
+    assets,
     durability,
     realtime,  # noqa: F401,E402
 )
 from meeting.config import PROJECT_DIR, build_config
-from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+from meeting.extensions import babel, compress, csrf, db, limiter, login_manager, migrate, socketio
+from meeting.i18n import CHOICE_NAMES, current_choice, here, select_locale
+from meeting.reading import ruby_response
 from meeting.realtime import wire
 from meeting.realtime.queue import ResilientRedisManager, queue_channel
-
-LANGUAGES = ("ja", "en")
-
-
-def select_locale() -> str:
-    """Choose the page language: the visitor's choice, else the meeting's, else Japanese."""
-    chosen = request.args.get("lang")
-    if chosen in LANGUAGES:
-        session["lang"] = chosen
-        return chosen
-    if session.get("lang") in LANGUAGES:
-        return session["lang"]
-    return g.get("meeting_language") or "ja"
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -50,6 +40,13 @@ def create_app(config: dict | None = None) -> Flask:
                 template_folder=str(PROJECT_DIR / "templates"), static_folder=str(PROJECT_DIR / "static"))
     app.config.update(settings)
 
+    # Registered first, so it runs last, after every other after_request (furigana, headers). The
+    # read-only API answers uncompressed (its schema checks read raw bodies).
+    compress.init_app(app)
+
+    @app.after_request
+    def compress_pages(response):
+        return response if request.blueprint == "api" else compress.after_request(response)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True)
     with app.app_context():
@@ -68,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(language_choice=current_choice, language_names=CHOICE_NAMES, here=here)
     limiter.init_app(app)
 
     origins = app.config["ALLOWED_ORIGINS"]
@@ -93,6 +91,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
 
     register_error_pages(app)
+    assets.init_app(app)
+    app.after_request(ruby_response)
 
     from meeting.commands import register_commands
     register_commands(app)
@@ -107,6 +107,7 @@ def register_error_pages(app: Flask) -> None:
 
     def page(error):
         code = error.code if isinstance(error, HTTPException) and error.code in ERROR_PAGES else 500
+        g.error_page = True
         if code == 500:
             db.session.rollback()
         limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)

@@ -46,6 +46,10 @@ def build_config(overrides: dict | None = None) -> dict:
         "BASE_URL": (env.get("MEETING_BASE_URL") or f"http://127.0.0.1:{env.get('MEETING_PORT') or '5000'}").rstrip("/"),
         "ALLOWED_ORIGINS": [o.strip() for o in env.get("MEETING_ALLOWED_ORIGINS", "").split(",") if o.strip()],
         "BABEL_DEFAULT_LOCALE": "ja",
+        # Pages and JSON compressed on the fly (static files are compressed once: meeting/assets.py).
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_MIN_SIZE": 500,
+        "COMPRESS_REGISTER": False,  # registered by create_app, for pages only
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
         "LANGUAGES": ["ja", "en"],
         "WTF_CSRF_TIME_LIMIT": None,

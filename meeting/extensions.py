@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,6 +10,8 @@ from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+
+from meeting.reading import ReadingBabel
 
 
 class Base(so.DeclarativeBase):
@@ -27,5 +29,6 @@ migrate = Migrate()
 socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = ReadingBabel()
+compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

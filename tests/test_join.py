@@ -122,3 +122,34 @@ def test_english_visitor_sees_english(app, client):
 def test_start_page_is_japanese_by_default(client):
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="ja">' in page and "招待コード" in page
+
+
+def test_language_switch_comes_back_to_a_same_origin_path_only(client):
+    from meeting.i18n import safe_next
+
+    assert safe_next("/staff/meetings/1/control?tab=2") == "/staff/meetings/1/control?tab=2"
+    for bad in ("//evil.example/", "https://evil.example/", "/\\evil.example", "evil", "", None, "/\x00x"):
+        assert safe_next(bad) is None, bad
+    page = client.get("/")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    back = client.post("/language", data={"lang": "en", "next": "//evil.example/", "csrf_token": token})
+    assert back.status_code == 302 and back.headers["Location"] == "/"
+    back = client.post("/language", data={"lang": "en", "next": "/join", "csrf_token": token})
+    assert back.headers["Location"] == "/join"
+    assert '<html lang="en">' in client.get("/join").get_data(as_text=True)
+
+
+def test_plain_japanese_shows_furigana_in_text_and_none_in_attributes(client):
+    from meeting.reading import READING, rewrite_html
+
+    html = rewrite_html('<p title="意見{いけん}">意見{いけん}</p><textarea>意見{いけん}</textarea>'
+                        '<script type="application/json">{"a": "\\u610f\\u898b{\\u3044\\u3051\\u3093}"}</script>')
+    assert html.startswith('<p title="意見"><ruby>意見<rp>(</rp><rt>いけん</rt><rp>)</rp></ruby></p><textarea>意見<')
+    assert "{\\u3044" not in html and '"\\u610f\\u898b"' in html
+    page = client.get("/?lang=plain").get_data(as_text=True)
+    assert '<html lang="ja">' in page and '<meta name="catalog" content="plain">' in page
+    assert "<ruby>" in page and not READING.search(page)
+    assert "<rt>" not in page.split("<title>")[1].split("</title>")[0]
+    # The choice stays for the next pages, and the switch offers the other two.
+    page = client.get("/join").get_data(as_text=True)
+    assert '<meta name="catalog" content="plain">' in page and ">English</button>" in page and ">日本語</button>" in page

@@ -18,6 +18,8 @@ class Meeting(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     language: so.Mapped[str] = so.mapped_column(sa.String(5), default="ja")
+    # True: pages follow the meeting's language, not the browser's (a visitor's own choice still wins).
+    language_fixed: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     purpose: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     # Last sequence number given to a broadcast of this meeting.
     seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)

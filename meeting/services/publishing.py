@@ -16,7 +16,7 @@ TEXT_MAX = 300
 
 
 def update_details(user, meeting: Meeting, *, held_on: date | None, starts_at: time | None, ends_at: time | None,
-                   venue: str, contact: str, licence: str) -> Meeting:
+                   venue: str, contact: str, licence: str, language_fixed: bool | None = None) -> Meeting:
     """Set when and where the meeting is held, whom to contact and the licence of its open data."""
     staff.require_organizer(user, meeting.id)
     if licence not in LICENCES:
@@ -27,6 +27,8 @@ def update_details(user, meeting: Meeting, *, held_on: date | None, starts_at: t
     meeting.venue = (venue or "").strip()[:TEXT_MAX]
     meeting.contact = (contact or "").strip()[:TEXT_MAX]
     meeting.licence = licence
+    if language_fixed is not None:
+        meeting.language_fixed = bool(language_fixed)
     audit.record("meeting.details", meeting_id=meeting.id, staff_id=user.id, target=f"meeting:{meeting.id}")
     db.session.commit()
     return meeting

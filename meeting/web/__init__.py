@@ -26,8 +26,8 @@ def security_headers(response):
 
 
 def register_blueprints(app: Flask) -> None:
-    from meeting.web import api, auth, control, exports, join, open, opinion, organizer, panel, projector, tablet
+    from meeting.web import api, auth, control, exports, join, open, opinion, organizer, panel, projector, shell, tablet
 
-    for module in (auth, organizer, control, join, open, exports, opinion, panel, projector, tablet, api):
+    for module in (auth, organizer, control, join, open, exports, opinion, panel, projector, tablet, shell, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -44,6 +45,7 @@ class MeetingDetailsForm(FlaskForm):
     licence = SelectField(_l("Licence of the report and open data"), default="CC-BY-4.0",
                           choices=[SelectChoice("CC-BY-4.0", "CC BY 4.0"), SelectChoice("CC-BY-SA-4.0", "CC BY-SA 4.0"),
                                    SelectChoice("CC0-1.0", "CC0 1.0"), SelectChoice("ODbL-1.0", "ODbL 1.0")])
+    language_fixed = BooleanField(_l("Always show the meeting's language (ignore the browser's language)"))
     submit = SubmitField(_l("Save the details"))
 
     def validate_ends_at(self, field):

@@ -2,13 +2,14 @@
 
 import secrets as pysecrets
 
-from flask import Blueprint, current_app, g, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
+from meeting.i18n import CHOICES, current_choice, safe_next, use_meeting
 from meeting.models import Invitation, Meeting
 from meeting.models._base import now
 from meeting.services import invitations, meetings, openings, seating
@@ -104,9 +105,9 @@ def welcome():
     if inv is None:
         return redirect(url_for("join.index"))
     meeting = db.session.get(Meeting, inv.participant.meeting_id)
-    g.meeting_language = meeting.language
+    use_meeting(meeting)
     form = WelcomeForm()
-    lang = "en" if (session.get("lang") or meeting.language) == "en" else "ja"
+    lang = "en" if current_choice() == "en" else "ja"
     suggestions = offered_nicknames(meeting.id, lang, except_id=inv.participant.id)
     if inv.participant.nickname:
         suggestions = [inv.participant.nickname] + suggestions[:3]
@@ -138,14 +139,19 @@ def table():
     if person is None:
         return redirect(url_for("join.index"))
     meeting = db.session.get(Meeting, person.meeting_id)
-    g.meeting_language = meeting.language
+    use_meeting(meeting)
     return render_template("join/table.html", meeting=meeting, person=person, table=meetings.table_of(person),
                            waiting=openings.waiting_position(person))
 
 
+@bp.route("/language", methods=["POST"])
 @bp.route("/language/<lang>", methods=["POST"])
-def language(lang: str):
-    """Switch the page language and come back."""
-    if lang in current_app.config["LANGUAGES"]:
+def language(lang: str | None = None):
+    """Switch the page language and come back to the same page (a same-origin `next` path only)."""
+    lang = lang or request.form.get("lang")
+    if lang in CHOICES:
         session["lang"] = lang
-    return redirect(url_for("join.table") if current_participant() else url_for("join.index"))
+    back = safe_next(request.form.get("next"))
+    if back is None:
+        back = url_for("join.table") if current_participant() else url_for("join.index")
+    return redirect(back)

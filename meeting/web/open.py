@@ -3,12 +3,13 @@
 import secrets as pysecrets
 
 import segno
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
+from meeting.i18n import current_choice, use_meeting
 from meeting.models import Meeting
 from meeting.services import openings
 from meeting.services.errors import ServiceError
@@ -79,11 +80,11 @@ def welcome():
     person = current_participant()
     if person is not None and person.meeting_id == meeting.id:
         return redirect(url_for("join.table"))
-    g.meeting_language = meeting.language
+    use_meeting(meeting)
     from meeting.web.join import offered_nicknames, suggest_instead
 
     form = WelcomeForm()
-    lang = "en" if (session.get("lang") or meeting.language) == "en" else "ja"
+    lang = "en" if current_choice() == "en" else "ja"
     suggestions = offered_nicknames(meeting.id, lang)
     form.nickname_choice.choices = [(n, n) for n in suggestions]
     answers = {q["category"]: request.form.get(f"category-{i}", "") for i, q in enumerate(meeting.self_report or [])}

@@ -77,7 +77,8 @@ def save_details(meeting):
     try:
         publishing.update_details(current_user, meeting, held_on=form.held_on.data, starts_at=form.starts_at.data,
                                   ends_at=form.ends_at.data, venue=form.venue.data or "",
-                                  contact=form.contact.data or "", licence=form.licence.data)
+                                  contact=form.contact.data or "", licence=form.licence.data,
+                                  language_fixed=form.language_fixed.data)
         flash(_("The details were saved."), "info")
     except ServiceError as error:
         flash(error.message, "error")

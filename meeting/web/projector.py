@@ -1,9 +1,10 @@
 """The hall's screen: a read-only page opened with a secret, revocable projector link."""
 
 import segno
-from flask import Blueprint, current_app, g, render_template, url_for
+from flask import Blueprint, current_app, render_template, url_for
 
 from meeting.extensions import db
+from meeting.i18n import use_meeting
 from meeting.models import Meeting
 from meeting.services import plenary, validate
 from meeting.services.errors import ServiceError
@@ -19,7 +20,7 @@ def screen(meeting_id: int, token: str):
         return render_template("join/refused.html", message=ServiceError("projector_link").message,
                                device=True), 404
     meeting = db.session.get(Meeting, meeting_id)
-    g.meeting_language = meeting.language
+    use_meeting(meeting)
     join_url = current_app.config["BASE_URL"] + url_for("join.by_code")
     qr = segno.make(join_url, error="m").png_data_uri(scale=8, border=2)
     return render_template("projector/screen.html", meeting=meeting, token=token, join_url=join_url, qr=qr)

@@ -1,9 +1,10 @@
 """A table's shared tablet: pick your nickname, take part, hand over to the next resident."""
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from meeting.broadcast import dispatch
 from meeting.extensions import db
+from meeting.i18n import use_meeting
 from meeting.models import Meeting, Table
 from meeting.services import devices, tablets, validate
 from meeting.services.errors import ServiceError
@@ -39,7 +40,7 @@ def picker(meeting_id: int, token: str):
     _hand_over(link)  # the picker never shows anything of the previous resident
     session[TABLET_KEY] = {"meeting_id": meeting_id, "token": token}
     meeting = db.session.get(Meeting, meeting_id)
-    g.meeting_language = meeting.language
+    use_meeting(meeting)
     return render_template("join/tablet.html", meeting=meeting, table=db.session.get(Table, link.table_id),
                            people=tablets.at_table(link), token=token, error=request.args.get("error"))
 
