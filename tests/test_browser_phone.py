@@ -107,6 +107,9 @@ def test_a_long_meeting_on_a_small_phone(server, tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_context(**PHONE).new_page()
+            page.goto(server.url + "/")
+            assert page.locator("a.brand").bounding_box()["height"] >= 44
+            assert not small_targets(page), small_targets(page)  # the start page: brand, staff login
             page.goto(demo["participants"][0]["join_url"])
             assert not small_targets(page), small_targets(page)  # the welcome page
             keep(page, tmp_path, "phone-welcome.png")
