@@ -12,6 +12,7 @@ from meeting.models import Invitation, Meeting, Participant
 from meeting.models._base import utcnow
 from meeting.services import secrets
 from meeting.services.errors import ServiceError
+from meeting.services.memo import memo
 
 NICKNAME_MAX = 20
 
@@ -154,7 +155,11 @@ def participant_for_session(participant_id, key) -> Participant | None:
     """Return the participant a session cookie names, if its key still matches."""
     if not isinstance(participant_id, int) or not isinstance(key, str):
         return None
-    person = db.session.get(Participant, participant_id)
-    if person is None or person.session_key_hash != secrets.session_key_hash(key):
-        return None
-    return person
+    def check():
+        person = db.session.get(Participant, participant_id)
+        if person is None or person.session_key_hash != secrets.session_key_hash(key):
+            return None
+        return person
+
+    # The role check and the service of one event ask twice: one look-up (services/memo.py).
+    return memo(("participant_for_session", participant_id, key), check)
