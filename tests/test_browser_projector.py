@@ -87,9 +87,11 @@ def test_the_projector_shows_the_report_out_timer_and_the_plenary_results(server
                                                   "ballot": {"options": ["o1"] if n < 5 else ["o2"]}})["ok"]
             screen.locator("#pj-poll-count", has_text="8").wait_for(timeout=5000)
             rows = screen.locator("#pj-poll-rows li")
-            assert rows.first.locator(".pj-bar-label").inner_text() == listed[0]["text"]
-            assert rows.first.locator(".pj-bar-value").inner_text() == "5"
-            assert rows.nth(1).locator(".pj-bar-value").inner_text() == "3"
+            # The same plain words as on the phones: place, then what the number means.
+            assert rows.first.locator(".pj-bar-label").inner_text().replace("\n", "").replace(" ", "") == "1位" + listed[0]["text"]
+            assert rows.first.locator(".pj-bar-value").inner_text() == "8人中5人（63%）"
+            assert rows.nth(1).locator(".pj-place").inner_text() == "2位"
+            assert rows.nth(1).locator(".pj-bar-value").inner_text() == "8人中3人（38%）"
             assert control.call("close_poll", {"poll_id": poll["poll"]["id"]})["ok"]
             screen.locator("#pj-poll[data-state=closed]").wait_for(timeout=5000)
             assert screen.evaluate("document.documentElement.scrollHeight") <= LAPTOP["height"]
