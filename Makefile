@@ -71,6 +71,8 @@ bench: install .venv-reference/.installed
 	$(BIN)/python bench/opinion.py
 	$(BIN)/python bench/similarity.py
 	$(BIN)/python bench/seating.py
+	@# 2,000 Socket.IO phones against Kurumaza and a bare python-socketio server (breakout, plenary, ramp).
+	$(BIN)/python bench/load.py
 
 # Slow (10 minutes, 300 phones, the server killed every 2 minutes); not part of `make test`.
 soak: install-dev

@@ -23,14 +23,16 @@ elif MODE == "eventlet":
 
 def _tune_gc() -> None:
     """Freeze what startup allocated (the app, its modules, SQLAlchemy's mappers) out of the cyclic
-    collector's sight, and collect the young generation less often: with the defaults a busy
-    server ran full collections over hundreds of thousands of long-lived objects every few
-    seconds, freezing the whole process for 0.3-0.5 s (bench/load.py measures the longest pause)."""
+    collector's sight, so a full collection no longer walks hundreds of thousands of objects that
+    live as long as the process (with the defaults a busy server froze for 0.3-0.5 s every few
+    seconds), and collect a little less often (`MEETING_GC_THRESHOLDS`). A young collection's
+    pause grows with the first threshold: 50,000 gave pauses of 100-300 ms, 2,000 a few ms
+    (bench/load.py reports the longest loop and GC pauses)."""
     import gc
 
     gc.collect()
     gc.freeze()
-    thresholds = [int(x) for x in os.environ.get("MEETING_GC_THRESHOLDS", "50000,50,1000").split(",")]
+    thresholds = [int(x) for x in os.environ.get("MEETING_GC_THRESHOLDS", "2000,10,100").split(",")]
     gc.set_threshold(*thresholds)
 
 

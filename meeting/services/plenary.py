@@ -234,8 +234,11 @@ def reports_view(meeting_id: int) -> dict:
     """What every client shows of the report-outs: the queue, the current one and the server's time."""
     at = now()
     meeting = db.session.get(Meeting, meeting_id)
-    tables = {t.id: t for t in db.session.scalars(sa.select(Table).where(Table.meeting_id == meeting_id))}
     queue = _queue(meeting_id)
+    # Only the tables in the queue (every phone's snapshot asks; a big meeting has a hundred tables).
+    named = {r.table_id for r in queue}
+    tables = {t.id: t for t in db.session.scalars(sa.select(Table).where(Table.meeting_id == meeting_id,
+                                                                         Table.id.in_(named)))} if named else {}
     current = current_report(queue)
     return {"queue": [report_view(r, tables, at) for r in queue],
             "current": report_view(current, tables, at) if current else None,
