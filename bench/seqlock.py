@@ -13,7 +13,6 @@ Printed: transactions/s, latency p50/p99, and the share of each transaction spen
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 import uuid

@@ -5,12 +5,14 @@ opinion map's recompute, the poll clock) runs once per meeting, not once per wor
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+import socketio
 
-from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, close_all, free_port, join_over_http, \
-    staff_login
+from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, close_all, free_port, join_over_http, staff_login
 
 PROJECT = Path(__file__).resolve().parent.parent
 INTERVAL = "1.0"  # long enough that two votes sent back to back land in one interval
@@ -28,7 +30,8 @@ def tallies_of(phone: Phone, idea_id: int) -> list[int]:
 @pytest.fixture
 def cluster(tmp_path):
     database = PostgresDatabase()
-    env = {"MEETING_TALLY_INTERVAL": INTERVAL, "MEETING_MAP_INTERVAL": INTERVAL, "MEETING_POLL_CLOCK_INTERVAL": "0.2"}
+    env = {"MEETING_TALLY_INTERVAL": INTERVAL, "MEETING_MAP_INTERVAL": INTERVAL, "MEETING_POLL_CLOCK_INTERVAL": "0.2",
+           "MEETING_ACCESS_LOG": "1"}
     a = LiveServer(tmp_path, database_url=database.url, redis_url=REDIS_TEST_URL, name="a", extra_env=env)
     b = LiveServer(tmp_path, database_url=database.url, redis_url=REDIS_TEST_URL, name="b", extra_env=env,
                    migrate=False)
@@ -91,3 +94,59 @@ def test_two_workers_deliver_across_and_coalesce_once_per_meeting(cluster):
             assert len([m for m in phone.named("poll_closed") if m["poll"]["id"] == poll_id]) == 1
     finally:
         close_all(phones)
+
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make cluster installs it)")
+def test_nginx_sticks_a_phone_to_one_worker_through_polling_and_upgrade(cluster, tmp_path):
+    """Through the nginx.conf `make cluster` writes: Engine.IO long-polling (every request of a
+    session must reach the worker that holds it) and the upgrade to WebSocket both work, for
+    phones routed to either worker by their cookie, and a vote through nginx reaches every phone."""
+    sys.path.insert(0, str(PROJECT / "deploy"))
+    import cluster as topology
+
+    a, b = cluster
+    port = free_port()
+    (tmp_path / "nginx-tmp").mkdir()
+    conf = tmp_path / "nginx.conf"
+    servers = "\n".join(f"        server 127.0.0.1:{s.port};" for s in (a, b))
+    conf.write_text(topology.NGINX_CONF.format(dir=tmp_path, servers=servers, port=port, cookie=topology.ROUTE_COOKIE))
+    nginx = [NGINX, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "nginx-error.log")]
+    subprocess.run(nginx, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    front = f"http://127.0.0.1:{port}"
+    clients = []
+    try:
+        demo = a.demo(participants=12, tables=1)
+        people = [join_over_http(p["join_url"].replace(a.url, front), f"p{p['number']}") for p in demo["participants"]]
+        assert all(topology.ROUTE_COOKIE in http.cookies for http in people)
+        received = {}
+        for index, http in enumerate(people):
+            # The phone's own cookie jar on every request, as a browser sends its cookies.
+            client = socketio.Client(reconnection=False, http_session=http)
+            received[index] = []
+            client.on("*", lambda name, data, i=index: received[i].append((name, data)))
+            # Half stay on long-polling, half upgrade to WebSocket: both need one worker per session.
+            transports = ["polling"] if index % 2 else ["polling", "websocket"]
+            client.connect(front, transports=transports, wait_timeout=10)
+            clients.append(client)
+        posted = clients[0].call("post_idea", {"op_id": str(uuid.uuid4()), "text": "公園にベンチを"}, timeout=10)
+        assert posted["ok"], posted
+        idea = posted["idea"]["id"]
+        for index, client in enumerate(clients):
+            ack = client.call("vote", {"op_id": str(uuid.uuid4()), "idea_id": idea, "value": "agree"}, timeout=10)
+            assert ack["ok"], ack
+        deadline = time.monotonic() + 10
+        def final(i):
+            return any(name == "tallies" and sum(d["tallies"].get(str(idea), {}).values()) == len(clients)
+                       for name, d in received[i])
+        while time.monotonic() < deadline and not all(final(i) for i in received):
+            time.sleep(0.05)
+        assert all(final(i) for i in received)  # every phone, on either worker, has the final tally
+        # The cookies spread the phones over both workers (all 12 on one: odds of 1 in 2,000).
+        assert all("/socket.io/" in s.log.read_text() for s in (a, b))
+    finally:
+        for client in clients:
+            client.disconnect()
+        subprocess.run([*nginx, "-s", "quit"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
