@@ -1,12 +1,17 @@
 """The app factory."""
 
+import os
+
 from flask import Flask, g, render_template, request, session
 from flask_babel import get_locale
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
 # Registers the Socket.IO handlers; before any init_app, so every app's server gets them.
-from meeting import realtime  # noqa: F401,E402
+from meeting import (
+    durability,
+    realtime,  # noqa: F401,E402
+)
 from meeting.config import PROJECT_DIR, build_config
 from meeting.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from meeting.realtime import wire
@@ -28,9 +33,11 @@ def select_locale() -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record):
     # WAL lets readers work during a write; FULL sync means an acknowledged vote survives a crash.
+    # With group commit (meeting/durability.py) commits are fsynced in batches instead, and each
+    # answer still waits for the fsync that covers its commit.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA synchronous=NORMAL" if durability.enabled() else "PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
@@ -47,7 +54,15 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
+            path = db.engine.url.database
+            if app.config["GROUP_COMMIT"] and path and path != ":memory:" and not path.startswith("file:"):
+                durability.enable(os.path.abspath(path))
             event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    @app.after_request
+    def _durable(response):
+        durability.settle(db.session)  # a page that committed answers once its commit is on disk
+        return response
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)

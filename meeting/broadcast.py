@@ -8,13 +8,17 @@ import threading
 
 from flask import current_app
 
-from meeting import lease
-from meeting.extensions import socketio
+from meeting import durability, lease
+from meeting.extensions import db, socketio
 from meeting.services.errors import retryable
 from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event
 
 
 def emit_events(events: list[Event]) -> None:
+    if events:
+        # With group commit, a broadcast waits for the fsync covering its commit, as acks do;
+        # broadcasts then leave in commit order, which is seq order (meeting/durability.py).
+        durability.settle(db.session)
     for event in events:
         socketio.emit(event.name, event.message(), to=event.stream)
 

@@ -54,6 +54,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
         "TALLY_INTERVAL": float(env.get("MEETING_TALLY_INTERVAL", "0.25")),
+        # SQLite group commit (meeting/durability.py); `python -m meeting.serve` turns it on in gevent mode.
+        "GROUP_COMMIT": env.get("MEETING_GROUP_COMMIT", "0") == "1",
         # The opinion map is recomputed at most once per this many seconds per meeting and process.
         "MAP_INTERVAL": float(env.get("MEETING_MAP_INTERVAL", "5")),
         "POLL_CLOCK_INTERVAL": float(env.get("MEETING_POLL_CLOCK_INTERVAL", "1.0")),
@@ -105,3 +107,15 @@ def build_config(overrides: dict | None = None) -> dict:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_timeout": 10,
                                                      "connect_args": {"connect_timeout": 5}})
     return cfg
+
+
+def child_environment(cfg) -> dict[str, str]:
+    """The environment for a `python -m meeting ...` child process run with this app's
+    database, keys and addresses (panel draws, report builds); threading mode, no FLASK_APP."""
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": cfg["SECRET_KEY"],
+                "MEETING_DATA_KEY": cfg["DATA_KEY"], "MEETING_INSTANCE_PATH": cfg["INSTANCE_PATH"],
+                "MEETING_BASE_URL": cfg["BASE_URL"], "MEETING_ASYNC_MODE": "threading",
+                "MEETING_ENV": cfg.get("MEETING_ENV", "development")})
+    env.pop("FLASK_APP", None)
+    return env

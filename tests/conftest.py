@@ -1,5 +1,6 @@
 """Fixtures: an app on a fresh migrated SQLite file, staff and participant helpers."""
 
+import html
 import re
 import secrets
 import shutil
@@ -132,12 +133,19 @@ def build_meeting(app, *, participants=6, tables=2, organizer_email="organizer@e
         return meeting.id, cards
 
 
-def join(client, token: str, nickname: str = "さくら"):
-    """Open an invitation link and pick a nickname, as a phone would; return the last response."""
+def join(client, token: str, nickname: str | None = None):
+    """Open an invitation link and pick a nickname, as a phone would; return the last response.
+    Without a nickname: さくら, or (nicknames are unique per meeting) the one the page suggests."""
     first = client.get(f"/j/{token}")
     assert first.status_code == 302, first.status_code
     csrf = csrf_token(client, "/welcome")
-    return client.post("/welcome", data={"nickname": nickname, "csrf_token": csrf})
+    response = client.post("/welcome", data={"nickname": nickname or "さくら", "csrf_token": csrf})
+    if nickname is None and response.status_code == 400:
+        suggested = re.search(r'name="nickname"[^>]*value="([^"]+)"', response.get_data(as_text=True))
+        if suggested:
+            response = client.post("/welcome", data={"nickname": html.unescape(suggested.group(1)),
+                                                     "csrf_token": csrf_token(client, "/welcome")})
+    return response
 
 
 @pytest.fixture
@@ -145,7 +153,7 @@ def participant_socket(app):
     """Return a function that opens a Socket.IO test client for a joined participant."""
     opened = []
 
-    def open_socket(token: str, nickname: str = "さくら"):
+    def open_socket(token: str, nickname: str | None = None):
         http = app.test_client()
         response = join(http, token, nickname)
         assert response.status_code == 302 and response.headers["Location"].endswith("/table")

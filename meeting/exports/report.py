@@ -9,7 +9,6 @@ and the page polls it (:func:`status`).
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -26,7 +25,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from meeting.config import PROJECT_DIR
+from meeting.config import PROJECT_DIR, child_environment
 from meeting.exports import bundle, charts
 from meeting.exports.datasets import MIN_STATEMENT_VOTES, OpenData, collect, moderation_category
 from meeting.extensions import db
@@ -306,12 +305,7 @@ def start(meeting: Meeting, *, by) -> str:
     status_file = folder / "status.json"
     write_status(status_file, status="queued", progress=0.0, message="queued")
     cfg = current_app.config
-    env = dict(os.environ)
-    env.update({"DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": cfg["SECRET_KEY"],
-                "MEETING_DATA_KEY": cfg["DATA_KEY"], "MEETING_INSTANCE_PATH": cfg["INSTANCE_PATH"],
-                "MEETING_BASE_URL": cfg["BASE_URL"], "MEETING_ASYNC_MODE": "threading",
-                "MEETING_ENV": cfg.get("MEETING_ENV", "development")})
-    env.pop("FLASK_APP", None)
+    env = child_environment(cfg)
     with open(folder / "build.log", "ab") as log:
         child = subprocess.Popen([sys.executable, "-m", "meeting", "report", str(meeting.id), "--out", str(folder),
                                   "--status", str(status_file)], cwd=str(PROJECT_DIR), env=env,

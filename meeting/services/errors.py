@@ -18,6 +18,7 @@ MESSAGES = {
     "invitation_unknown": _l("This invitation link or code is not valid. Please check it or ask the staff."),
     "invitation_used": _l("This invitation has already been used on another phone. Please ask the staff for help."),
     "nickname_invalid": _l("Please choose a nickname of 1 to 20 characters."),
+    "nickname_taken": _l("“%(name)s” is already used in this meeting. How about “%(suggestion)s”? It is filled in below."),
     "op_id": _l("The request was not understood. Please reload the page."),
     # Unexpected failures (meeting/realtime/errors.py): "retry" is resent by the client itself.
     "retry": _l("The server is busy for a moment. Your answer will be sent again automatically."),

@@ -137,7 +137,8 @@ def vote(person: Participant, idea_id, value, *, proxy_staff_id: int | None = No
     if idea.hidden or idea.pending or (idea.table_id != table.id and table.id not in tables_showing(idea)):
         raise ServiceError("not_found")
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Vote).values(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow(),
+    # Core, not the ORM's bulk insert path: a vote is the hot path.
+    stmt = insert(Vote.__table__).values(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow(),
                                proxy_staff_id=proxy_staff_id)
     stmt = stmt.on_conflict_do_update(index_elements=["participant_id", "idea_id"],
                                       set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at,

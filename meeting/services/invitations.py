@@ -12,6 +12,7 @@ from meeting.models import Invitation, Meeting, Participant
 from meeting.models._base import utcnow
 from meeting.services import secrets
 from meeting.services.errors import ServiceError
+from meeting.services.memo import memo
 
 NICKNAME_MAX = 20
 
@@ -82,6 +83,42 @@ def clean_nickname(raw: str) -> str:
     return name
 
 
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold().replace(" ", "").replace("\u3000", "")
+
+
+def taken_nicknames(meeting_id: int, *, except_id: int | None = None) -> set[str]:
+    """The meeting's nicknames in use (folded: width, case and spaces do not make a new name)."""
+    query = sa.select(Participant.nickname).where(Participant.meeting_id == meeting_id, Participant.nickname != "",
+                                                  Participant.removed_at.is_(None))
+    if except_id is not None:
+        query = query.where(Participant.id != except_id)
+    return {_fold(n) for n in db.session.scalars(query)}
+
+
+def ensure_free_nickname(meeting_id: int, name: str, *, except_id: int | None = None) -> None:
+    """Refuse a nickname another resident of the meeting uses, suggesting a free one ("はなこ 2").
+
+    Unique per meeting rather than per table: people change tables between rounds (and arrive
+    before they have one), and the control room, the plenary and help calls name them across tables.
+    The caller holds the meeting row's lock, so two phones cannot take the same name at once."""
+    taken = taken_nicknames(meeting_id, except_id=except_id)
+    if _fold(name) not in taken:
+        return
+    n = 2
+    while True:
+        tail = f" {n}"
+        suggestion = name[:NICKNAME_MAX - len(tail)].rstrip() + tail
+        if _fold(suggestion) not in taken:
+            break
+        n += 1
+    raise ServiceError("nickname_taken", name=name, suggestion=suggestion)
+
+
+def lock_meeting(meeting_id: int) -> None:
+    db.session.execute(sa.select(Meeting.id).where(Meeting.id == meeting_id).with_for_update())
+
+
 def redeem(invitation_id: int, nickname: str) -> tuple[Participant, str]:
     """Use the invitation once: set the nickname and return (participant, session key).
 
@@ -100,6 +137,12 @@ def redeem(invitation_id: int, nickname: str) -> tuple[Participant, str]:
         raise ServiceError("invitation_used")
     inv = db.session.get(Invitation, invitation_id)
     person = inv.participant
+    lock_meeting(person.meeting_id)
+    try:
+        ensure_free_nickname(person.meeting_id, name, except_id=person.id)
+    except ServiceError:
+        db.session.rollback()  # the invitation stays unused: the resident picks another name
+        raise
     key = pysecrets.token_urlsafe(24)
     person.nickname = name
     person.joined_at = now
@@ -112,7 +155,11 @@ def participant_for_session(participant_id, key) -> Participant | None:
     """Return the participant a session cookie names, if its key still matches."""
     if not isinstance(participant_id, int) or not isinstance(key, str):
         return None
-    person = db.session.get(Participant, participant_id)
-    if person is None or person.session_key_hash != secrets.session_key_hash(key):
-        return None
-    return person
+    def check():
+        person = db.session.get(Participant, participant_id)
+        if person is None or person.session_key_hash != secrets.session_key_hash(key):
+            return None
+        return person
+
+    # The role check and the service of one event ask twice: one look-up (services/memo.py).
+    return memo(("participant_for_session", participant_id, key), check)

@@ -8,6 +8,7 @@ from meeting.models._base import now
 from meeting.services import audit, invitations, staff
 from meeting.services import seating as seat_plans  # meetings.seating() is this module's own
 from meeting.services.events import Changes, stamp
+from meeting.services.memo import memo
 
 
 def create_meeting(title: str, language: str, *, by: StaffUser, purpose: str = "") -> Meeting:
@@ -90,12 +91,16 @@ def seating_round_id(meeting_id: int) -> int | None:
 
 
 def table_of(participant: Participant) -> Table | None:
-    """Return the participant's table in the round whose seating is in force."""
-    rnd = seating_round_id(participant.meeting_id)
-    if rnd is None:
-        return None
-    return db.session.scalar(sa.select(Table).join(Seat, Seat.table_id == Table.id)
-                             .where(Seat.round_id == rnd, Seat.participant_id == participant.id))
+    """Return the participant's table in the round whose seating is in force (one query, kept for
+    the rest of the transaction: services/memo.py)."""
+    def look_up():
+        in_force = (sa.select(Round.id).where(Round.meeting_id == participant.meeting_id,
+                                              Round.seating_since.is_not(None))
+                    .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1).scalar_subquery())
+        return db.session.scalar(sa.select(Table).join(Seat, Seat.table_id == Table.id)
+                                 .where(Seat.round_id == in_force, Seat.participant_id == participant.id))
+
+    return memo(("table_of", participant.id), look_up)
 
 
 def seating(meeting: Meeting) -> dict[int, list[Participant]]:

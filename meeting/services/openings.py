@@ -172,6 +172,11 @@ def join(meeting_id: int, code, nickname, categories: dict) -> tuple[Participant
     name = invitations.clean_nickname(nickname)
     answers = clean_categories(meeting, categories)
     db.session.execute(sa.select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())  # capacity race
+    try:
+        invitations.ensure_free_nickname(meeting.id, name)
+    except ServiceError:
+        db.session.rollback()
+        raise
     number = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Participant.number), 0))
                                .where(Participant.meeting_id == meeting.id)) + 1
     key = pysecrets.token_urlsafe(24)

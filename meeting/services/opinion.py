@@ -25,7 +25,6 @@ import random
 import threading
 from collections import OrderedDict
 from dataclasses import asdict
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from meeting.core.opinion import OpinionMap, breakdown, bridging_statements, compute_map, table_agreement, update
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Seat, Table, Vote
-from meeting.models._base import utcnow
+from meeting.models._base import iso, utcnow
 from meeting.models.idea import VOTE_VALUES
 from meeting.services import meetings, staff
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
@@ -209,7 +208,7 @@ def recompute(meeting_id: int) -> OpinionMapSnapshot:
 def map_event(meeting_id: int, snap: OpinionMapSnapshot) -> Event:
     data = snap.data or {}
     return Event(staff_stream(meeting_id), "opinion_map", {
-        "computed_at": _iso(snap.computed_at), "vote_count": snap.vote_count,
+        "computed_at": iso(snap.computed_at), "vote_count": snap.vote_count,
         "participants": sum(1 for p in data.get("participants", []) if p.get("in_conv")),
         "groups": len(data.get("groups", []))})
 
@@ -241,16 +240,12 @@ def recompute_now(user, meeting_id: int) -> list[Event]:
     return publish_map(meeting_id, set())
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() + "Z" if moment else None
-
-
 def map_json(meeting_id: int, snap: OpinionMapSnapshot | None) -> dict:
     """The analyze command's JSON shape (participants, groups with repness, consensus, k) and more."""
     data = dict(snap.data) if snap else {"participants": [], "groups": [], "consensus": {"agree": [], "disagree": []},
                                          "k": 0, "statements": [], "tables": {"names": {}, "agreement": [], "bridging": []},
                                          "breakdown": []}
-    return {"meeting_id": meeting_id, "computed_at": _iso(snap.computed_at) if snap else None,
+    return {"meeting_id": meeting_id, "computed_at": iso(snap.computed_at) if snap else None,
             "vote_count": snap.vote_count if snap else 0, **data}
 
 

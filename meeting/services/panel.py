@@ -29,7 +29,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from meeting.config import PROJECT_DIR
+from meeting.config import PROJECT_DIR, child_environment
 from meeting.core.sortition import (
     METHODS,
     FeasibilityReport,
@@ -478,12 +478,7 @@ def _stale(sel: Selection) -> bool:
 def spawn(selection_id: int) -> int:
     """Start ``python -m meeting run-draw <id>`` with this app's database and keys; return its pid."""
     cfg = current_app.config
-    env = dict(os.environ)
-    env.update({"DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": cfg["SECRET_KEY"],
-                "MEETING_DATA_KEY": cfg["DATA_KEY"], "MEETING_INSTANCE_PATH": cfg["INSTANCE_PATH"],
-                "MEETING_BASE_URL": cfg["BASE_URL"], "MEETING_ASYNC_MODE": "threading",
-                "MEETING_ENV": cfg.get("MEETING_ENV", "development")})
-    env.pop("FLASK_APP", None)
+    env = child_environment(cfg)
     log_path = os.path.join(cfg["INSTANCE_PATH"], f"panel-draw-{selection_id}.log")
     with open(log_path, "ab") as log:
         child = subprocess.Popen([sys.executable, "-m", "meeting", "run-draw", str(selection_id)],

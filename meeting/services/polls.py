@@ -18,7 +18,7 @@ from meeting.core import tally as core
 from meeting.core.opinion.breakdown import breakdown
 from meeting.extensions import db
 from meeting.models import Ballot, Meeting, Participant, Poll, Table
-from meeting.models._base import utcnow
+from meeting.models._base import iso, utcnow
 from meeting.models.poll import POLL_KINDS, POLL_VISIBILITY
 from meeting.services import audit, meetings, staff, validate
 from meeting.services.errors import ServiceError
@@ -45,16 +45,12 @@ CHOICE_KINDS = ("single", "approval", "dots", "ranking", "score", "survey")
 # --------------------------------------------------------------------------- views
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() + "Z" if moment else None
-
-
 def poll_view(poll: Poll) -> dict:
     return {"id": poll.id, "kind": poll.kind, "question": poll.question, "options": poll.options,
             "rules": {k: v for k, v in (poll.rules or {}).items()}, "state": poll.state,
             "visibility": poll.visibility, "secret": poll.secret, "table_id": poll.table_id,
             "round_id": poll.round_id, "phase": poll.phase, "before_poll_id": poll.before_poll_id,
-            "closes_at": _iso(poll.closes_at), "opened_at": _iso(poll.opened_at), "closed_at": _iso(poll.closed_at)}
+            "closes_at": iso(poll.closes_at), "opened_at": iso(poll.opened_at), "closed_at": iso(poll.closed_at)}
 
 
 def audience_stream(poll: Poll) -> str:

@@ -171,8 +171,6 @@ def preview(user, meeting_id: int, mode, step_id=None, *, everyone=False) -> tup
     current = assignment_of(current_id)
     chosen = set(db.session.scalars(sa.select(Participant.id).where(Participant.meeting_id == meeting_id))) \
         if everyone is True else present_ids(meeting_id)
-    if mode != "first":
-        chosen |= {p for p in current if p in present_ids(meeting_id) or everyone is True}
     people, tables, rules = _inputs(meeting, chosen)
     if not people:
         raise ServiceError("nobody_present")

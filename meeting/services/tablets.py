@@ -60,7 +60,10 @@ def take(link: DeviceLink, participant_id, nickname=None) -> tuple[Participant, 
     if offered[person.id]["on_phone"]:
         raise ServiceError("tablet_on_phone")
     if not person.nickname:
-        person.nickname = invitations.clean_nickname(nickname)
+        name = invitations.clean_nickname(nickname)
+        invitations.lock_meeting(person.meeting_id)
+        invitations.ensure_free_nickname(person.meeting_id, name, except_id=person.id)
+        person.nickname = name
     key = pysecrets.token_urlsafe(24)
     person.session_key_hash = secrets.session_key_hash(key)
     if person.joined_at is None:

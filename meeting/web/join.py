@@ -82,6 +82,20 @@ def _start(inv: Invitation):
     return redirect(url_for("join.welcome"))
 
 
+def offered_nicknames(meeting_id: int, lang: str, *, except_id: int | None = None) -> list[str]:
+    """Four nicknames to tap, none of them already used in the meeting."""
+    taken = invitations.taken_nicknames(meeting_id, except_id=except_id)
+    free = [n for n in NICKNAMES[lang] if n.casefold() not in taken] or NICKNAMES[lang]
+    return pysecrets.SystemRandom().sample(free, min(4, len(free)))
+
+
+def suggest_instead(form, err: ServiceError) -> None:
+    """A nickname someone has: the free one the error suggests goes into the "write your own" box."""
+    if err.code == "nickname_taken":
+        form.nickname.data = err.params["suggestion"]
+        form.nickname_choice.data = ""
+
+
 @bp.route("/welcome", methods=["GET", "POST"])
 def welcome():
     """Show the purpose notice and let the resident pick a nickname, then seat them."""
@@ -93,7 +107,7 @@ def welcome():
     g.meeting_language = meeting.language
     form = WelcomeForm()
     lang = "en" if (session.get("lang") or meeting.language) == "en" else "ja"
-    suggestions = pysecrets.SystemRandom().sample(NICKNAMES[lang], 4)
+    suggestions = offered_nicknames(meeting.id, lang, except_id=inv.participant.id)
     if inv.participant.nickname:
         suggestions = [inv.participant.nickname] + suggestions[:3]
     form.nickname_choice.choices = [SelectChoice(n, n) for n in suggestions]
@@ -109,6 +123,7 @@ def welcome():
                 session.pop("pending_invitation", None)
                 return render_template("join/refused.html", message=err.message), 409
             error = err.message
+            suggest_instead(form, err)
     elif form.is_submitted():
         error = _("Please choose a nickname.")
     if form.nickname_choice.data is None:

@@ -80,11 +80,11 @@ def welcome():
     if person is not None and person.meeting_id == meeting.id:
         return redirect(url_for("join.table"))
     g.meeting_language = meeting.language
-    from meeting.web.join import NICKNAMES
+    from meeting.web.join import offered_nicknames, suggest_instead
 
     form = WelcomeForm()
     lang = "en" if (session.get("lang") or meeting.language) == "en" else "ja"
-    suggestions = pysecrets.SystemRandom().sample(NICKNAMES[lang], 4)
+    suggestions = offered_nicknames(meeting.id, lang)
     form.nickname_choice.choices = [(n, n) for n in suggestions]
     answers = {q["category"]: request.form.get(f"category-{i}", "") for i, q in enumerate(meeting.self_report or [])}
     error = None
@@ -98,6 +98,7 @@ def welcome():
         except ServiceError as err:
             db.session.rollback()
             error = err.message
+            suggest_instead(form, err)
     elif form.is_submitted():
         error = _("Please choose a nickname.")
     if form.nickname_choice.data is None:

@@ -77,7 +77,7 @@
       el('h2', { class: 'poll-question', text: poll.question }),
       ...(poll.closes_at && poll.state === 'open' ? [el('p', { class: 'muted', text: K.fill(t.closes_at, { time: new Date(poll.closes_at).toLocaleTimeString() }) })] : []),
       el('div', { class: 'actions' }, actions),
-      entry.results ? K.pollResults(entry.results, { promote: promote }) : '',
+      entry.results ? K.pollResults(entry.results, { promote: promote, table: true }) : '',
       breakdownView(entry),
     );
   }

@@ -6,6 +6,7 @@
   'use strict';
   const K = window.Kurumaza;
   const t = K.i18n();
+  const tp = JSON.parse(document.getElementById('i18n-polls').textContent); // the poll words, shared with the phones
   const el = K.el;
   const $ = (id) => document.getElementById(id);
   const state = { offset: 0, agenda: null, reports: null, plenary: { ideas: [] }, poll: null };
@@ -121,17 +122,20 @@
     const res = poll.results;
     $('pj-poll-hidden').hidden = !!res;
     setText($('pj-poll-count'), res ? K.fill(t.ballots, { n: res.ballots }) : '');
-    const rows = res ? res.rows.slice().sort((a, b) => (b.value || 0) - (a.value || 0)) : [];
-    const top = Math.max(1e-9, ...rows.map((r) => r.share || 0));
-    $('pj-poll-rows').replaceChildren(...rows.map((r) => {
+    // The same plain words as on the phones (K.resultLines): best first, ties said, numbers explained.
+    const said = res && res.kind !== 'text' ? K.resultLines(res, tp) : { note: null, rows: [] };
+    setText($('pj-poll-note'), said.note || '');
+    $('pj-poll-note').hidden = !said.note;
+    const top = Math.max(1e-9, ...said.rows.map((r) => r.share || 0));
+    K.morph($('pj-poll-rows'), el('ol', { id: 'pj-poll-rows', class: 'pj-bars' }, said.rows.map((r) => {
       const fill = el('span', { class: 'pj-bar-fill' });
       fill.style.width = Math.round(100 * (r.share || 0) / top) + '%'; // CSSOM, allowed by the CSP
-      return el('li', { 'data-option': r.id }, [
-        el('span', { class: 'pj-bar-label', text: r.label || r.id }),
+      return el('li', { 'data-option': r.id, 'data-key': r.id, class: r.tied ? 'is-tied' : '' }, [
+        el('span', { class: 'pj-bar-label' }, [...(r.place ? [el('span', { class: 'pj-place', text: r.place })] : []), r.label]),
         el('span', { class: 'pj-bar' }, [fill]),
-        el('span', { class: 'pj-bar-value', text: String(r.value) }),
+        el('span', { class: 'pj-bar-value', text: r.words }),
       ]);
-    }));
+    })));
   }
 
   function pollEvent(name, msg) {

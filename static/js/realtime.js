@@ -135,5 +135,64 @@
     return node;
   }
 
-  window.Kurumaza = { Realtime: Realtime, uuid: uuid, i18n: i18n, fill: fill, el: el, connectionBanner: connectionBanner };
+  /* Make `target` look like `fresh` (a detached node built by el()) without replacing the nodes
+     that stay: children are matched by data-key, else by position and tag. Handlers are given as
+     on* properties (el's `onclick: fn`), so they are carried over; a kept input keeps what was
+     typed (its value is never touched); a focused node that had to move gets its focus back. */
+  const HANDLERS = ['onclick', 'oninput', 'onchange', 'onkeydown', 'onsubmit', 'ontoggle'];
+  function patch(target, fresh) {
+    Array.from(target.attributes).forEach((a) => { if (!fresh.hasAttribute(a.name)) target.removeAttribute(a.name); });
+    Array.from(fresh.attributes).forEach((a) => {
+      if (a.name === 'style') { if (target.style.cssText !== fresh.style.cssText) target.style.cssText = fresh.style.cssText; }
+      else if (target.getAttribute(a.name) !== a.value) target.setAttribute(a.name, a.value);
+    });
+    HANDLERS.forEach((h) => { if (target[h] !== fresh[h]) target[h] = fresh[h]; });
+    if ('disabled' in fresh && target.disabled !== fresh.disabled) target.disabled = fresh.disabled;
+    // Nodes another script added (data-hook) stay where they are, untouched.
+    const hook = (n) => n && n.nodeType === 1 && n.hasAttribute('data-hook');
+    const old = Array.from(target.childNodes).filter((n) => !hook(n));
+    const keyed = new Map();
+    old.forEach((n) => { if (n.nodeType === 1 && n.dataset.key) keyed.set(n.dataset.key, n); });
+    const used = new Set();
+    let free = 0;
+    const pairs = Array.from(fresh.childNodes).map((f) => {
+      let o = null;
+      const key = f.nodeType === 1 ? f.dataset.key : undefined;
+      if (key !== undefined) o = keyed.get(key) || null;
+      else {
+        while (free < old.length && (used.has(old[free]) || (old[free].nodeType === 1 && old[free].dataset.key))) free++;
+        o = old[free] || null;
+      }
+      if (o && (o.nodeType !== f.nodeType || o.nodeName !== f.nodeName || used.has(o))) o = null;
+      if (o) used.add(o);
+      return [o, f];
+    });
+    old.forEach((n) => { if (!used.has(n)) n.remove(); }); // first, so that kept nodes need not move
+    let cursor = target.firstChild;
+    pairs.forEach(([o, f]) => {
+      if (o && o.nodeType === 1) patch(o, f);
+      else if (o) { if (o.data !== f.data) o.data = f.data; }
+      const node = o || f;
+      while (hook(cursor)) cursor = cursor.nextSibling;
+      if (node === cursor) cursor = cursor.nextSibling;
+      else target.insertBefore(node, cursor);
+    });
+  }
+
+  function morph(target, fresh) {
+    const active = document.activeElement;
+    patch(target, fresh);
+    if (active && active !== document.activeElement && active.isConnected && target.contains(active)) active.focus({ preventScroll: true });
+    return target;
+  }
+
+  /* Say something to a screen reader through the page's polite live region (#said). */
+  function announce(text) {
+    const region = document.getElementById('said');
+    if (!region || !text) return;
+    region.textContent = region.textContent === text ? text + '\u00a0' : text; // the same words again still count
+  }
+
+  window.Kurumaza = { Realtime: Realtime, uuid: uuid, i18n: i18n, fill: fill, el: el, morph: morph, announce: announce,
+    connectionBanner: connectionBanner };
 })();

@@ -15,7 +15,7 @@
     idea(node, view) {
       let tag = node.querySelector('.edited-tag');
       if (view.edited && !tag) {
-        tag = K.el('span', { class: 'edited-tag', text: t.edited_tag });
+        tag = K.el('span', { class: 'edited-tag', text: t.edited_tag, 'data-hook': '' });
         node.querySelector('.idea-text').after(tag);
       }
     },

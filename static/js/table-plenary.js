@@ -35,13 +35,13 @@
     node.classList.toggle('is-plenary', marked);
     let badge = node.querySelector('.plenary-badge');
     if (!badge) {
-      badge = K.el('span', { class: 'plenary-badge', text: t.marked });
+      badge = K.el('span', { class: 'plenary-badge', text: t.marked, 'data-hook': '' });
       node.querySelector('.idea-text').before(badge);
     }
     badge.hidden = !marked;
     let button = node.querySelector('.plenary-mark');
     if (state.host && !button) {
-      button = K.el('button', { type: 'button', class: 'button small plenary-mark' });
+      button = K.el('button', { type: 'button', class: 'button small plenary-mark', 'data-hook': '' });
       button.addEventListener('click', () => {
         const want = !state.marked.has(id);
         state.rt.call('plenary_mark_host', { idea_id: id, plenary: want }).then((ack) => {

@@ -18,7 +18,7 @@
   function roundTag(view) {
     if (!view.round_id || view.round_id === state.seatingRound) return [];
     const round = state.rounds[String(view.round_id)];
-    return round ? [K.el('span', { class: 'round-tag', text: K.fill(t.from_round, { n: round.number }) })] : [];
+    return round ? [K.el('span', { class: 'round-tag', 'data-key': 'round', text: K.fill(t.from_round, { n: round.number }) })] : [];
   }
 
   function render(idea) {
@@ -31,25 +31,22 @@
     }
     entry.idea = Object.assign(entry.idea, idea);
     const view = entry.idea;
-    const buttons = VALUES.map((value) => {
-      const button = K.el('button', {
-        type: 'button', class: 'vote vote-' + value, 'data-value': value,
-        'aria-pressed': String(view.my_vote === value),
-      }, [K.el('span', { class: 'label', text: t[value] }), K.el('span', { class: 'n', text: String((view.tally || {})[value] || 0) })]);
-      button.addEventListener('click', () => vote(view.id, value));
-      return button;
-    });
-    entry.node.dataset.roundId = String(view.round_id || '');
-    entry.node.classList.toggle('is-pending', !!view.pending);
+    const buttons = VALUES.map((value) => K.el('button', {
+      type: 'button', class: 'vote vote-' + value, 'data-value': value, 'data-key': value,
+      'aria-pressed': String(view.my_vote === value), onclick: () => vote(view.id, value),
+    }, [K.el('span', { class: 'label', text: t[value] }), K.el('span', { class: 'n', text: String((view.tally || {})[value] || 0) })]));
     const sources = view.sources || [];
-    entry.node.replaceChildren(
+    // In place: a vote button that has the focus keeps it through every tally (K.morph).
+    K.morph(entry.node, K.el('li', { class: 'idea' + (view.pending ? ' is-pending' : ''), 'data-idea-id': String(view.id),
+      'data-round-id': String(view.round_id || '') }, [
       ...roundTag(view),
-      K.el('p', { class: 'idea-text', text: view.text }),
-      ...(view.mine ? [K.el('p', { class: 'tag', text: t.mine })] : []),
-      ...(sources.length ? [K.el('p', { class: 'merged-note', text: K.fill(t.merged_from, {
+      K.el('p', { class: 'idea-text', text: view.text, 'data-key': 'text' }),
+      ...(view.mine ? [K.el('p', { class: 'tag', text: t.mine, 'data-key': 'mine' })] : []),
+      ...(sources.length ? [K.el('p', { class: 'merged-note', 'data-key': 'merged', text: K.fill(t.merged_from, {
         n: sources.length, tables: Array.from(new Set(sources.map((x) => K.fill(t.table, { name: x.table })))).join('・') }) })] : []),
-      view.pending ? K.el('p', { class: 'pending-note', text: t.pending }) : K.el('div', { class: 'votes', role: 'group' }, buttons),
-    );
+      view.pending ? K.el('p', { class: 'pending-note', text: t.pending, 'data-key': 'pending' })
+        : K.el('div', { class: 'votes', role: 'group', 'aria-label': view.text.slice(0, 60), 'data-key': 'votes' }, buttons),
+    ]));
     (K.phoneHooks || []).forEach((h) => h.idea && h.idea(entry.node, view));
     empty.hidden = ideas.size > 0;
   }
@@ -174,7 +171,10 @@
     onEvent(name, msg) {
       if (K.polls && name.startsWith('poll_')) K.polls.event(name, msg);
       (K.phoneHooks || []).forEach((h) => h.event && h.event(name, msg));
-      if (name === 'idea_posted') render(msg.idea);
+      if (name === 'idea_posted') {
+        if (!ideas.has(msg.idea.id) && !msg.idea.mine) K.announce(K.fill(t.new_idea, { text: msg.idea.text }));
+        render(msg.idea);
+      }
       else if (name === 'idea_hidden') remove(msg.idea_id);
       else if (name === 'my_votes') {
         Object.entries(msg.votes).forEach(([id, value]) => { if (ideas.has(Number(id))) render({ id: Number(id), my_vote: value }); });
@@ -199,11 +199,24 @@
     const entry = ideas.get(id);
     if (entry) render({ id: id, my_vote: value });
     rt.call('vote', { idea_id: id, value: value }).then((ack) => {
-      if (!ack.ok) { error.textContent = ack.message; error.hidden = false; }
+      if (!ack.ok) { error.textContent = ack.message; error.hidden = false; return; }
+      K.announce(K.fill(t.vote_said, { value: t[ack.value] || t[value] }));
       // A snapshot taken after a reconnect, before this resent vote landed, showed the old one.
-      else if (ideas.has(ack.idea_id)) render({ id: ack.idea_id, my_vote: ack.value });
+      if (ideas.has(ack.idea_id)) render({ id: ack.idea_id, my_vote: ack.value });
     });
   }
+
+  // The page's short menu: one tap to each part; "Write an idea" puts the caret in the box.
+  document.getElementById('jump-idea').addEventListener('click', (event) => {
+    if (text.disabled) return;
+    event.preventDefault();
+    form.scrollIntoView({ block: 'start' });
+    text.focus({ preventScroll: true });
+  });
+  document.addEventListener('kurumaza:polls', (event) => {
+    document.getElementById('jump-poll').hidden = !event.detail.open;
+    document.getElementById('jump-earlier').hidden = !event.detail.closed;
+  });
 
   text.addEventListener('input', () => { count.textContent = K.fill(t.count, { n: text.value.length }); });
   form.addEventListener('submit', (event) => {
