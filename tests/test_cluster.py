@@ -14,6 +14,7 @@ import socketio
 
 from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, close_all, free_port, join_over_http, staff_login
 
+pytestmark = pytest.mark.live
 PROJECT = Path(__file__).resolve().parent.parent
 INTERVAL = "1.0"  # long enough that two votes sent back to back land in one interval
 
