@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= $(or $(MEETING_PORT),5000)
 BASE_URL = $(or $(MEETING_BASE_URL),http://127.0.0.1:$(PORT))
 
-.PHONY: install install-dev run test bench soak demo translations browser lint clean
+.PHONY: install install-dev run test bench soak demo translations browser lint clean cluster cluster-stop cluster-status
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,19 @@ browser:
 run: install
 	$(BIN)/python -m meeting db upgrade
 	MEETING_PORT=$(PORT) MEETING_BASE_URL=$(BASE_URL) $(BIN)/python -m meeting.serve
+
+# The production topology on loopback (docs/deploy.md): PostgreSQL, Redis, one gevent worker per
+# core, nginx in front with cookie-sticky sessions on http://127.0.0.1:8080 (CLUSTER_PORT=...).
+# Installs what is missing from Debian's packages; data, logs and the generated nginx.conf live in
+# instance/cluster/.
+cluster: install
+	$(BIN)/python deploy/cluster.py start
+
+cluster-stop:
+	$(BIN)/python deploy/cluster.py stop
+
+cluster-status:
+	$(BIN)/python deploy/cluster.py status
 
 # In parallel (pytest-xdist), one worker per core unless `make test TEST_WORKERS=N`; the fault
 # tests, and tests sharing a module's fixture, stay on one worker (tests/conftest.py).

@@ -655,6 +655,12 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "MEETING_LOOP_STATS": str(self.stats_file), "PYTHONUNBUFFERED": "1"}
+        self.topology = None
+        if kind == "cluster":  # `make cluster`'s topology, on ports of its own, in the run's folder
+            self.topology = cluster_topology(folder, self.port)
+            self.env = {**self.topology.app_env(), "MEETING_TALLY_INTERVAL": str(interval),
+                        "MEETING_LOOP_STATS": str(self.stats_file)}
+            return
         if kind == "ours":
             self.env.update({"MEETING_INSTANCE_PATH": str(folder), "MEETING_ASYNC_MODE": "gevent",
                              "MEETING_BASE_URL": self.url, "SECRET_KEY": "bench-secret-key-0123456789abcdef0123",
@@ -675,6 +681,11 @@ class Server:
     def start(self):
         if self.external:
             return self
+        if self.topology:
+            os.environ.update({k: v for k, v in self.env.items() if k.startswith("MEETING_")})
+            self.topology.start()
+            self.pids = [int((self.topology.DIR / f"worker-{i + 1}.pid").read_text()) for i in range(self.topology.WORKERS)]
+            return self
         command = ([sys.executable, "-m", "meeting.serve", "--port", str(self.port)] if self.kind == "ours" else
                    [sys.executable, str(ROOT / "bench" / "bare_server.py"), "--port", str(self.port),
                     "--interval", str(self.interval)])
@@ -691,13 +702,20 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError((self.folder / f"{self.kind}.log").read_text()[-3000:])
 
-    def cpu(self) -> float:
+    def cpu(self) -> float:  # a cluster: its workers together
+        if self.topology:
+            return sum(proc_cpu_s(pid) for pid in self.pids)
         return proc_cpu_s(self.pid) if self.pid else 0.0
 
     def rss_kb(self) -> int:
+        if self.topology:
+            return sum(proc_rss_kb(pid) for pid in self.pids)
         return proc_rss_kb(self.pid) if self.pid else 0
 
     def stop(self):
+        if self.topology:
+            self.topology.stop()
+            return
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -705,6 +723,35 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def cluster_topology(folder: Path, port: int, workers: int = 2):
+    """deploy/cluster.py configured for this run: two workers, PostgreSQL, Redis and nginx on free
+    ports, everything in the run's folder."""
+    import importlib.util
+
+    folder.chmod(0o755)  # mkdtemp's 0700 would keep PostgreSQL (run as postgres under root) out
+    ports = {"CLUSTER_PORT": port, "CLUSTER_PG_PORT": free_port(), "CLUSTER_REDIS_PORT": free_port()}
+    while True:  # the workers take consecutive ports
+        first = free_port()
+        if all(free_port_is(first + i) for i in range(1, workers)):
+            break
+    os.environ.update({k: str(v) for k, v in ports.items()}, CLUSTER_WORKER_PORT=str(first),
+                      CLUSTER_WORKERS=str(workers), CLUSTER_DIR=str(folder / "cluster"))
+    spec = importlib.util.spec_from_file_location("cluster_topology", ROOT / "deploy" / "cluster.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.DIR.mkdir(parents=True, exist_ok=True)
+    return module
+
+
+def free_port_is(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def uptime() -> str:
@@ -805,7 +852,7 @@ def run_against(kind: str, args, folder: Path) -> dict:
             out.update(run_plenary(server, clients, args, extra))
         else:
             clients.all("seed_ideas", args.ideas)
-            rates = args.rates if args.profile == "ramp" else [args.rate]
+            rates = args.rates if args.profile in ("ramp", "cluster") else [args.rate]
             out["steps"] = []
             for step, rate in enumerate(rates):
                 result = run_step(server, clients, args, rate, step)
@@ -813,7 +860,7 @@ def run_against(kind: str, args, folder: Path) -> dict:
                 print(f"  {kind:>4} {rate:>6.0f} votes/s: ack p99 {fmt(result['ack']['p99'])} ms, fan-out p99 "
                       f"{fmt(result['fanout']['p99'])} ms, cpu {result['cpu_pct']:.0f}%, pause "
                       f"{result['loop']['max_pause_ms']:.0f} ms (load {result['load']:.1f})", flush=True)
-                if args.profile == "ramp" and (result["ack"]["p99"] or 0) > args.knee_ms:
+                if args.profile in ("ramp", "cluster") and (result["ack"]["p99"] or 0) > args.knee_ms:
                     break
             time.sleep(args.interval * 2 + 0.5)
         verified = clients.all("verify")
@@ -954,6 +1001,21 @@ def knee(result: dict) -> float | None:
     return None
 
 
+def cluster_table(result: dict) -> str:
+    """Throughput at the same p99: the highest rate each kept ack p99 under the knee."""
+    def best(kind):
+        ok = [s["rate"] for s in result[kind]["steps"] if (s["ack"]["p99"] or 0) <= 250]
+        return max(ok) if ok else None
+    one, two = best("ours"), best("cluster")
+    lines = ["| votes/s | one worker ack p99 / fan-out p99 ms | cluster ack p99 / fan-out p99 ms |", "|---|---|---|"]
+    for a, b in zip(result["ours"]["steps"], result["cluster"]["steps"]):
+        lines.append(f"| {a['rate']:.0f} | {fmt(a['ack']['p99'])} / {fmt(a['fanout']['p99'])} | "
+                     f"{fmt(b['ack']['p99'])} / {fmt(b['fanout']['p99'])} |")
+    lines.append(f"highest rate with ack p99 <= 250 ms: one worker {one}, cluster {two} "
+                 f"(ratio {ratio(two, one)})")
+    return "\n".join(lines)
+
+
 def plot(results: dict, path: Path):
     import matplotlib
 
@@ -990,6 +1052,9 @@ PROFILES = {
     "breakout": {"participants": 2000, "tables": 100, "rate": 200.0, "seconds": 30.0},
     "plenary": {"participants": 1000, "tables": 50, "seconds": 10.0},
     "ramp": {"participants": 2000, "tables": 100, "seconds": 10.0},
+    # The breakout load ramped against one worker (SQLite) and against `make cluster`'s topology
+    # (two workers, PostgreSQL, Redis, nginx): phones split over both by their routing cookie.
+    "cluster": {"participants": 2000, "tables": 100, "seconds": 10.0},
 }
 
 
@@ -1035,14 +1100,16 @@ def main(argv=None) -> int:
         result = {"profile": profile, "participants": run.participants, "tables": run.tables,
                   "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "settings": {k: v for k, v in vars(run).items() if k not in ("json",)}}
-        for kind in ("ours", "bare"):
+        for kind in (("ours", "cluster") if profile == "cluster" else ("ours", "bare")):
             if args.only and kind != args.only:
                 continue
             result[kind] = run_against(kind, run, folder)
         result["load_after"] = load_now()
         name = f"load-{profile}{'-' + args.label if args.label else ''}"
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
-        if "ours" in result and "bare" in result:
+        if profile == "cluster" and "ours" in result and "cluster" in result:
+            print(cluster_table(result))
+        elif "ours" in result and "bare" in result:
             print(table(result["ours"], result["bare"], profile))
             if profile == "ramp":
                 plot(result, RESULTS / f"{name}.png")

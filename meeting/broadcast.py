@@ -8,7 +8,7 @@ import threading
 
 from flask import current_app
 
-from meeting import durability
+from meeting import durability, lease
 from meeting.extensions import db, socketio
 from meeting.services.errors import retryable
 from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event
@@ -27,7 +27,10 @@ class TallyCoalescer:
     """Collect tallies that changed and broadcast each kind at most once per interval per meeting.
 
     A plenary of hundreds voting at once then costs each phone a few messages a second, not
-    one per vote.
+    one per vote. With several workers (Redis), the changed items of a meeting are collected in
+    one shared set and one worker, the one holding the set's lease, flushes it for all: a phone
+    gets one tally message per interval, not one per worker. Without Redis, or while Redis is
+    away, each process collects and flushes its own.
     """
 
     def __init__(self):
@@ -35,10 +38,16 @@ class TallyCoalescer:
         # Keyed by app too: each app (a test's, with its own database) flushes its own meetings.
         self._pending: dict[tuple[str, int, object], set[int]] = {}
 
+    @staticmethod
+    def _interval(app, kind: str) -> float:
+        return app.config[TALLY_INTERVAL_SETTINGS.get(kind, "TALLY_INTERVAL")]
+
     def mark(self, dirty: set[Dirty]) -> None:
         if not dirty:
             return
         app = current_app._get_current_object()
+        if lease.client(app) is not None:
+            dirty = self._mark_shared(app, dirty)
         start = []
         with self._lock:
             for item in dirty:
@@ -50,13 +59,41 @@ class TallyCoalescer:
         for key in start:
             socketio.start_background_task(self._flush_later, app, key)
 
+    def _mark_shared(self, app, dirty: set[Dirty]) -> set[Dirty]:
+        """Put the items in the meeting's shared set; start a flush where this process took the
+        lease. Returns what Redis did not take (to collect locally)."""
+        groups: dict[tuple[str, int], set[int]] = {}
+        for item in dirty:
+            groups.setdefault((item.kind, item.meeting_id), set()).add(item.item_id)
+        left = set()
+        for (kind, meeting_id), item_ids in groups.items():
+            interval = self._interval(app, kind)
+            try:
+                flush = lease.add_pending(app, f"tally:{kind}:{meeting_id}", 2 * interval + 1, item_ids)
+            except lease.Unavailable:
+                left |= {Dirty(kind, meeting_id, i) for i in item_ids}
+                continue
+            if flush:
+                socketio.start_background_task(self._flush_shared_later, app, kind, meeting_id)
+        return left
+
+    def _flush_shared_later(self, app, kind: str, meeting_id: int) -> None:
+        socketio.sleep(self._interval(app, kind))
+        try:
+            item_ids = lease.take_pending(app, f"tally:{kind}:{meeting_id}")
+        except lease.Unavailable:
+            return  # lost with Redis; phones resync (a snapshot) when the message queue is back
+        if item_ids:
+            self._publish(app, kind, meeting_id, item_ids)
+
     def _flush_later(self, app, key: tuple[str, int, object]) -> None:
-        socketio.sleep(app.config[TALLY_INTERVAL_SETTINGS.get(key[0], "TALLY_INTERVAL")])
+        socketio.sleep(self._interval(app, key[0]))
         with self._lock:
             item_ids = self._pending.pop(key, set())
-        if not item_ids:
-            return
-        kind, meeting_id, _app = key
+        if item_ids:
+            self._publish(app, key[0], key[1], item_ids)
+
+    def _publish(self, app, kind: str, meeting_id: int, item_ids: set[int]) -> None:
         with app.app_context():
             try:
                 events = TALLY_PUBLISHERS[kind](meeting_id, item_ids)

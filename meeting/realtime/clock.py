@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from flask import current_app
 
+from meeting import lease
 from meeting.broadcast import emit_events
 from meeting.extensions import socketio
 
@@ -15,7 +16,8 @@ class DeadlineClock:
     One background task per server process runs while there is a deadline: it is woken when
     one is set (or a snapshot shows one), checks every `interval_setting` seconds, and stops
     when none is left. `act_on_due` must be safe when several processes race (a conditional
-    update), and return the committed events to broadcast.
+    update), and return the committed events to broadcast. With several workers (Redis), each
+    interval's check runs in one process only: the one that takes the clock's lease.
     """
 
     def __init__(self, act_on_due: Callable[[], list], next_deadline: Callable[[], object],
@@ -23,6 +25,7 @@ class DeadlineClock:
         self._act_on_due = act_on_due
         self._next_deadline = next_deadline
         self._interval_setting = interval_setting
+        self._name = f"clock:{act_on_due.__module__}.{act_on_due.__qualname__}"
         self._lock = threading.Lock()
         self._running: set[int] = set()  # ids of the apps whose clock runs (tests make many apps)
 
@@ -37,9 +40,11 @@ class DeadlineClock:
     def _run(self, app) -> None:
         try:
             while True:
-                socketio.sleep(app.config[self._interval_setting])
+                interval = app.config[self._interval_setting]
+                socketio.sleep(interval)
                 with app.app_context():
-                    emit_events(self._act_on_due())
+                    if lease.acquire(app, self._name, interval):
+                        emit_events(self._act_on_due())
                     with self._lock:
                         if self._next_deadline() is None:
                             self._running.discard(id(app))

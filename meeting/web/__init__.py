@@ -1,6 +1,8 @@
 """HTML pages and downloads."""
 
-from flask import Flask, request
+import secrets
+
+from flask import Flask, current_app, request
 
 from meeting import sessions
 from meeting.extensions import login_manager
@@ -25,9 +27,24 @@ def security_headers(response):
     return response
 
 
+ROUTE_COOKIE = "kurumaza_route"
+
+
+def route_cookie(response):
+    """A random, stable cookie for the load balancer's sticky sessions (nginx hashes it to pick a
+    worker, docs/deploy.md). The session cookie cannot serve: its value changes with the session.
+    It is set on the page a phone loads before its Socket.IO connection, so the Engine.IO polling
+    handshake and the WebSocket upgrade that follows carry it and reach the same worker."""
+    if request.endpoint != "static" and ROUTE_COOKIE not in request.cookies:
+        response.set_cookie(ROUTE_COOKIE, secrets.token_hex(8), max_age=30 * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
 def register_blueprints(app: Flask) -> None:
     from meeting.web import api, auth, control, exports, join, open, opinion, organizer, panel, projector, shell, tablet
 
     for module in (auth, organizer, control, join, open, exports, opinion, panel, projector, tablet, shell, api):
         app.register_blueprint(module.bp)
     app.after_request(security_headers)
+    app.after_request(route_cookie)
