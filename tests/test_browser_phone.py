@@ -168,7 +168,8 @@ def test_a_long_meeting_on_a_small_phone(server, tmp_path):
                     small = view.new_page()
                     if lang == "en":
                         small.goto(server.url + "/table")
-                        small.locator(".topbar .lang button").click()
+                        small.locator(".topbar .lang button[value=en]").click()
+                        small.wait_for_function("document.documentElement.lang === 'en'")
                     small.goto(server.url + "/table")
                     assert small.evaluate("document.documentElement.lang") == lang
                     small.locator("#earlier-polls .poll").nth(8).wait_for()
