@@ -21,11 +21,20 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-# The Socket.IO browser client, from the npm registry, copied at build time (no CDN at run time).
-static/vendor/socket.io.min.js: package.json package-lock.json
+# The npm packages (package.json, exact versions), installed once for the copies below.
+node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
+
+# The Socket.IO browser client, from the npm registry, copied at build time (no CDN at run time).
+static/vendor/socket.io.min.js: node_modules/.package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+
+# axe-core for the accessibility tests (tests/test_browser_a11y.py injects it into each page):
+# outside static/, so it is never served to anyone.
+tests/vendor/axe.min.js: node_modules/.package-lock.json
+	mkdir -p tests/vendor
+	cp node_modules/axe-core/axe.min.js tests/vendor/axe.min.js
 
 # Japanese and English (messages.po) and plain Japanese (ja/LC_MESSAGES/plain.po).
 translations: $(VENV)/.runtime
@@ -33,7 +42,7 @@ translations: $(VENV)/.runtime
 
 install: $(VENV)/.runtime static/vendor/socket.io.min.js translations
 
-install-dev: install $(VENV)/.dev browser
+install-dev: install $(VENV)/.dev tests/vendor/axe.min.js browser
 
 # Debian's Chromium and CJK fonts for the browser tests (never a browser download); Pango for
 # WeasyPrint (the report's PDF) and poppler-utils (pdftoppm, pdftotext) for the report's tests.
@@ -43,9 +52,11 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
 	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils >/dev/null; \
 	fi
-	@# The fault tests start (and stop) a redis-server and a PostgreSQL cluster of their own.
-	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql >/dev/null; \
+	@# The fault tests start (and stop) a redis-server and a PostgreSQL cluster of their own; the
+	@# cluster test routes phones through nginx.
+	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+	    || [ ! -x /usr/sbin/nginx ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx >/dev/null; \
 	fi
 
 run: install
@@ -70,7 +81,7 @@ cluster-status:
 TEST_WORKERS ?= auto
 
 test: install-dev
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 # The reference packages live in their own venv (see requirements-bench.txt).
 .venv-reference/.installed: requirements-reference.txt
@@ -84,6 +95,7 @@ bench: install .venv-reference/.installed
 	$(BIN)/python bench/opinion.py
 	$(BIN)/python bench/similarity.py
 	$(BIN)/python bench/seating.py
+	$(BIN)/python bench/vote_cpu.py
 	@# 2,000 Socket.IO phones against Kurumaza and a bare python-socketio server (breakout, plenary, ramp).
 	$(BIN)/python bench/load.py
 
@@ -96,11 +108,12 @@ demo: install
 	MEETING_PORT=$(PORT) MEETING_BASE_URL=$(BASE_URL) $(BIN)/python -m meeting demo
 
 translations-update: $(VENV)/.runtime
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o meeting/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs ".* ._ node_modules instance tests bench deploy docs migrations static" \
+	  -o meeting/translations/messages.pot .
 	$(BIN)/pybabel update -i meeting/translations/messages.pot -d meeting/translations
 
 lint: install-dev
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) node_modules static/vendor tests/vendor

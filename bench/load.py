@@ -19,9 +19,12 @@ Measured, for ours and bare side by side (and as a ratio):
 - vote ack latency (sent → ack), p50/p95/p99/max;
 - tally fan-out (vote sent → every phone at the table has received the first `tallies`
   broadcast that contains the idea and follows the vote's ack on the voter's connection);
-- idea fan-out (post_idea sent → every phone at the table has `idea_posted`);
-- votes/s acknowledged, messages/s delivered; lost (a `prev` that is not the last `seq`) and
-  duplicated (`seq` not above the last) broadcasts per stream;
+- idea ack and fan-out (post_idea sent → ack; → every phone at the table has `idea_posted`), of
+  the ideas posted while phones vote (not the seed ideas, posted at every table at once before);
+- votes/s acknowledged, messages/s delivered; per stream, applied in order as the browser does:
+  reordered broadcasts (one arrived before the one it follows: possible with several workers,
+  held until that one comes), lost ones (still held at the end: what they follow never came)
+  and duplicated ones (a `seq` received twice);
 - at the end every phone's view (ideas and tallies from its snapshot + broadcasts) compared with
   a fresh snapshot, and the snapshot's `my_vote` with the last vote the phone had acknowledged;
 - server CPU (from /proc of the server pid) during voting, memory per connection (RSS delta /
@@ -185,7 +188,10 @@ class Phone:
         self.early: list = []
         self.ideas: dict[int, dict] = {}  # id -> tally
         self.poll: dict | None = None
-        self.lost = 0
+        self.floor: dict[str, int] = {}  # stream -> the snapshot's position
+        self.seen: dict[str, set[int]] = {}  # stream -> seqs applied since the snapshot
+        self.held: dict[str, dict[int, tuple]] = {}  # stream -> {prev: early broadcast} (see _apply)
+        self.reordered = 0
         self.duplicated = 0
         self.messages = 0
         self.table_id = None
@@ -208,16 +214,38 @@ class Phone:
         self._apply(name, message, at)
 
     def _apply(self, name, message, at):
-        stream = message["stream"]
-        last = self.last.get(stream, 0)
-        if message["seq"] <= last:
+        """Apply a stream's broadcasts in seq order, as the browser does (static/js/realtime.js).
+
+        With several workers a stream's broadcasts reach a phone from each worker and one can
+        overtake another: one whose `prev` is not the last applied is held until the one before it
+        comes (counted as reordered), then both apply, at the later arrival. A seq received twice
+        is a duplicate; one still held at the end stands for a broadcast that never came (lost)."""
+        stream, seq, prev = message["stream"], message["seq"], message["prev"]
+        seen = self.seen.setdefault(stream, set())
+        if seq in seen or seq <= self.floor.get(stream, 0):
             self.duplicated += 1
             return
-        if message["prev"] != last:
-            self.lost += 1
-        self.last[stream] = message["seq"]
+        held = self.held.setdefault(stream, {})
+        if prev > self.last.get(stream, 0):
+            if prev in held:
+                self.duplicated += 1
+                return
+            held[prev] = (name, message, at)
+            self.reordered += 1
+            return
+        while True:
+            seen.add(seq)
+            self.last[stream] = seq
+            self._show(name, message, at)
+            if seq not in held:
+                return
+            name, message, later = held.pop(seq)
+            at, seq = max(at, later), message["seq"]
+
+    def _show(self, name, message, at):
+        stream, seq = message["stream"], message["seq"]
         if stream == self.table_stream:
-            self.seq_at[message["seq"]] = at
+            self.seq_at[seq] = at
         if name == "idea_posted":
             idea = message["idea"]
             self.ideas[idea["id"]] = dict(idea["tally"])
@@ -228,12 +256,16 @@ class Phone:
                 if int(key) in self.ideas:
                     self.ideas[int(key)] = dict(tally)
             if stream == self.table_stream:
-                self.tally_seen.append((message["seq"], at, ids))
+                self.tally_seen.append((seq, at, ids))
         elif name == "poll_results":
             self.poll = message["results"]
             self.poll_seen.append((at, message["results"]))
         elif name in ("poll_opened", "poll_closed"):
             self.poll = message.get("results")
+
+    def gaps(self) -> int:
+        """Broadcasts never received: those still held for want of the one before them."""
+        return sum(len(held) for held in self.held.values())
 
     def load(self, snap: dict):
         self.table_id = snap["table"]["id"] if snap.get("table") else None
@@ -242,6 +274,8 @@ class Phone:
         self.ideas = {i["id"]: dict(i["tally"]) for i in snap["ideas"]}
         self.poll = next((p["results"] for p in snap.get("polls", []) if p.get("state") == "open"), None)
         self.last = dict(snap["streams"])
+        self.floor = dict(snap["streams"])
+        self.held = {}
         early, self.early = self.early, []
         for name, message, at in early:
             if message["seq"] > self.last.get(message["stream"], 0):
@@ -339,7 +373,9 @@ class Worker:
             self.tables.setdefault(phone.table_id, []).append(phone)
         return {"connect_s": time.monotonic() - t0, "connected": sum(p.client.connected for p in self.phones)}
 
-    async def post_idea(self, phone: Phone, text: str):
+    async def post_idea(self, phone: Phone, text: str, step: int | None = None):
+        """step: the measured step it is posted in (None: the seed ideas, posted 100 at once
+        before voting starts, which are not part of any step's figures)."""
         sent = time.monotonic()
         ack = await phone.client.call("post_idea", _op({"text": text}))
         if not ack.get("ok"):
@@ -347,7 +383,7 @@ class Worker:
             return
         idea = ack["idea"]
         phone.ideas.setdefault(idea["id"], dict(idea["tally"]))
-        self.ideas_posted.append({"table": phone.table_id, "idea": idea["id"], "sent": sent,
+        self.ideas_posted.append({"table": phone.table_id, "idea": idea["id"], "sent": sent, "step": step,
                                   "ack": time.monotonic()})
 
     async def seed_ideas(self, per_table: int) -> dict:
@@ -404,7 +440,7 @@ class Worker:
             if now >= next_idea and idea_rate:
                 phone = self.rng.choice(self.phones)
                 posted += 1
-                task = asyncio.create_task(self.post_idea(phone, f"more {phone.table_id}-{posted}"))
+                task = asyncio.create_task(self.post_idea(phone, f"more {phone.table_id}-{posted}", step))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 next_idea += 1 / idea_rate
@@ -465,14 +501,18 @@ class Worker:
                 continue
             fan_ms.append((max(arrivals) - v["sent"]) * 1000)
         idea_ms = []
+        def measured(i) -> bool:  # posted while phones voted (in this step)
+            return i["step"] is not None and (step is None or i["step"] == step)
+
+        idea_ack_ms = [(i["ack"] - i["sent"]) * 1000 for i in self.ideas_posted if measured(i)]
         for i in self.ideas_posted:
             arrivals = [p.idea_at.get(i["idea"]) for p in self.tables.get(i["table"], [])]
             if None in arrivals:
                 if step is None:
                     undelivered += 1
-                continue
-            idea_ms.append((max(arrivals) - i["sent"]) * 1000)
-        return {"ack_ms": ack_ms, "fanout_ms": fan_ms, "idea_ms": idea_ms, "votes": len(votes),
+            elif measured(i):
+                idea_ms.append((max(arrivals) - i["sent"]) * 1000)
+        return {"ack_ms": ack_ms, "fanout_ms": fan_ms, "idea_ms": idea_ms, "idea_ack_ms": idea_ack_ms, "votes": len(votes),
                 "unanswered": len(votes) - len(acked), "undelivered": undelivered,
                 "errors": [v.get("error") for v in votes if v["ack"] is None][:3] + self.errors[:3]}
 
@@ -504,10 +544,11 @@ class Worker:
                     problems.append(f"phone {phone.index}: poll view {_counts(phone.poll)} != {_counts(fresh_poll)}")
 
         await asyncio.gather(*(one(p) for p in self.phones if p.client.connected))
-        lost = sum(p.lost for p in self.phones)
+        lost = sum(p.gaps() for p in self.phones)
         dup = sum(p.duplicated for p in self.phones)
         disconnected = sum(not p.client.connected for p in self.phones)
         return {"problems": problems[:20], "problem_count": len(problems), "lost": lost, "duplicated": dup,
+                "reordered": sum(p.reordered for p in self.phones),
                 "disconnected": disconnected, "messages": sum(p.messages for p in self.phones)}
 
     def plenary_finish(self, last_ballot: float, final: dict) -> dict:
@@ -771,9 +812,10 @@ def summarize(values: list[float]) -> dict:
 
 
 def merge(parts: list[dict]) -> dict:
-    out = {"ack_ms": [], "fanout_ms": [], "idea_ms": [], "votes": 0, "unanswered": 0, "undelivered": 0, "errors": []}
+    out = {"ack_ms": [], "fanout_ms": [], "idea_ms": [], "idea_ack_ms": [], "votes": 0, "unanswered": 0,
+           "undelivered": 0, "errors": []}
     for p in parts:
-        for k in ("ack_ms", "fanout_ms", "idea_ms", "errors"):
+        for k in ("ack_ms", "fanout_ms", "idea_ms", "idea_ack_ms", "errors"):
             out[k] += p[k]
         for k in ("votes", "unanswered", "undelivered"):
             out[k] += p[k]
@@ -867,7 +909,7 @@ def run_against(kind: str, args, folder: Path) -> dict:
         if getattr(args, "keep", None) is not None:  # a test reads the database against what phones were told
             args.keep.update({"mine": {int(k): v for r in clients.all("mine") for k, v in r.items()},
                               "database_url": server.env.get("DATABASE_URL")})
-        out["verify"] = {k: sum(v[k] for v in verified) for k in ("problem_count", "lost", "duplicated",
+        out["verify"] = {k: sum(v.get(k, 0) for v in verified) for k in ("problem_count", "lost", "duplicated", "reordered",
                                                                  "disconnected", "messages")}
         out["verify"]["problems"] = [p for v in verified for p in v["problems"]][:10]
     finally:
@@ -879,13 +921,14 @@ def run_against(kind: str, args, folder: Path) -> dict:
 
 @contextlib.contextmanager
 def spying(server: Server, args, phase: str):
-    """With --spy, py-spy samples the server during this phase (collapsed stacks in bench/results/)."""
+    """With --spy, py-spy samples the server during this phase (collapsed stacks in bench/results/):
+    only the thread holding the GIL, so the samples are where Python spends CPU, not where it waits."""
     if not args.spy or not server.pid or server.kind not in args.spy:
         yield
         return
     out = RESULTS / f"spy-{server.kind}-{phase}{'-' + args.label if args.label else ''}.txt"
     spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid),
-                            "--format", "raw", "-r", "200", "-o", str(out), "--nonblocking"],
+                            "--format", "raw", "-r", "200", "-o", str(out), "--nonblocking", "--gil"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
@@ -912,7 +955,8 @@ def run_step(server: Server, clients: Clients, args, rate: float, step: int) -> 
             "skipped": sum(d["skipped"] for d in driven), "unanswered": merged["unanswered"],
             "undelivered": merged["undelivered"], "errors": merged["errors"][:5],
             "ack": summarize(merged["ack_ms"]), "fanout": summarize(merged["fanout_ms"]),
-            "idea": summarize(merged["idea_ms"]), "cpu_pct": cpu / took * 100, "load": max(load0, load_now()),
+            "idea": summarize(merged["idea_ms"]), "idea_ack": summarize(merged["idea_ack_ms"]),
+            "cpu_pct": cpu / took * 100, "load": max(load0, load_now()),
             "loop": loop_stats(server.stats_file if not server.external else None, start_at, start_at + took)}
 
 
@@ -977,6 +1021,8 @@ def table(ours: dict, bare: dict, profile: str) -> str:
                      ("tally on every phone at the table p50 (ms)", o["fanout"]["p50"], b["fanout"]["p50"]),
                      ("tally on every phone at the table p99 (ms)", o["fanout"]["p99"], b["fanout"]["p99"]),
                      ("tally on every phone at the table max (ms)", o["fanout"]["max"], b["fanout"]["max"]),
+                     ("idea ack p99 (ms)", o["idea_ack"]["p99"], b["idea_ack"]["p99"]),
+                     ("idea on every phone at the table p50 (ms)", o["idea"]["p50"], b["idea"]["p50"]),
                      ("idea on every phone at the table p99 (ms)", o["idea"]["p99"], b["idea"]["p99"]),
                      ("longest loop pause (ms)", o["loop"]["max_pause_ms"], b["loop"]["max_pause_ms"]),
                      ("longest GC pause (ms)", o["loop"]["max_gc_ms"], b["loop"]["max_gc_ms"])]
@@ -985,6 +1031,8 @@ def table(ours: dict, bare: dict, profile: str) -> str:
     rows += [("messages delivered", ours["verify"]["messages"], bare["verify"]["messages"]),
              ("lost / duplicated broadcasts", ours["verify"]["lost"] + ours["verify"]["duplicated"],
               bare["verify"]["lost"] + bare["verify"]["duplicated"]),
+             ("reordered broadcasts (held by the browser)", ours["verify"].get("reordered", 0),
+              bare["verify"].get("reordered", 0)),
              ("views differing from a fresh snapshot", ours["verify"]["problem_count"],
               bare["verify"]["problem_count"])]
     width = max(len(r[0]) for r in rows)

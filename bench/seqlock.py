@@ -1,11 +1,15 @@
-"""Does the meeting row's lock (every broadcast's sequence number, services/events.py stamp())
-limit a big meeting on PostgreSQL?
+"""Does numbering broadcasts (services/events.py stamp()) limit a big meeting on PostgreSQL?
 
-Two processes × T threads each run broadcast transactions for D seconds: stamp one event on a
-table's stream (as posting an idea does) and commit. Either all on ONE meeting (they serialize on
-its row), or each thread on a meeting of its own (no contention: the database's own ceiling).
-Printed: transactions/s, latency p50/p99, and the share of each transaction spent in stamp()
-(waiting for the row lock, mostly).
+Until 2026-12-03 every broadcast of a meeting bumped one counter on the meeting row, so all the
+tables of a meeting waited for each other's commits; now each stream (a table, the meeting, the
+staff) has its own counter row, locked only by writers of that stream.
+
+Two processes × T threads each run broadcast transactions for D seconds: stamp one event and
+commit. Three layouts: every thread at its own table of ONE meeting (a breakout: the case that
+matters), every thread on ONE table's stream (the worst case: they serialize on its row), and
+every thread in a meeting of its own (no shared row: the database's own ceiling). Printed:
+transactions/s, latency p50/p99, and the share of each transaction spent in stamp() (waiting
+for a row lock, mostly).
 
     DATABASE_ADMIN=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/seqlock.py
 """
@@ -25,7 +29,7 @@ DURATION = float(os.environ.get("SEQLOCK_SECONDS", "5"))
 PROCESSES = 2
 
 
-def worker(url, meeting_ids, threads, out):
+def worker(url, meeting_ids, threads, out, one_table):
     import threading
 
     from meeting import create_app
@@ -45,7 +49,7 @@ def worker(url, meeting_ids, threads, out):
                 t0 = time.perf_counter()
                 db.session.execute(db.text("SELECT 1"))  # the transaction has begun
                 t1 = time.perf_counter()
-                stamp(meeting_id, [Event(table_stream(index), "idea_posted", {})])
+                stamp(meeting_id, [Event(table_stream(0 if one_table else os.getpid() * 1000 + index), "idea_posted", {})])
                 t2 = time.perf_counter()
                 db.session.commit()
                 t3 = time.perf_counter()
@@ -61,9 +65,10 @@ def worker(url, meeting_ids, threads, out):
     out.put(results)
 
 
-def measure(url, meetings, threads):
+def measure(url, meetings, threads, one_table=False):
     out = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=worker, args=(url, meetings[p::PROCESSES] or meetings, threads, out))
+    procs = [multiprocessing.Process(target=worker, args=(url, meetings[p::PROCESSES] or meetings, threads, out,
+                                                          one_table))
              for p in range(PROCESSES)]
     for p in procs:
         p.start()
@@ -102,14 +107,15 @@ def main():
             db.session.commit()
             db.engine.dispose()
         print(f"load: {os.getloadavg()[0]:.2f} (uptime, 1 min), {os.cpu_count()} cores, {DURATION:.0f} s per row")
-        print(f"{'threads':>8} {'meetings':>9} {'tx/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'stamp share':>12}")
+        print(f"{'threads':>8} {'layout':>10} {'tx/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'stamp share':>12}")
         results = []
         for threads in (1, 4, 16, 32):
-            for label, meetings in (("one", ids[:1]), ("own", ids[:threads * PROCESSES])):
-                r = measure(url, meetings, threads)
-                r.update(threads=threads * PROCESSES, meetings=label, load=round(os.getloadavg()[0], 2))
+            for label, meetings, one_table in (("tables", ids[:1], False), ("one table", ids[:1], True),
+                                               ("own", ids[:threads * PROCESSES], False)):
+                r = measure(url, meetings, threads, one_table)
+                r.update(threads=threads * PROCESSES, layout=label, load=round(os.getloadavg()[0], 2))
                 results.append(r)
-                print(f"{threads * PROCESSES:>8} {label:>9} {r['tx_per_s']:>7} {r['p50_ms']:>8} {r['p99_ms']:>8} "
+                print(f"{threads * PROCESSES:>8} {label:>10} {r['tx_per_s']:>7} {r['p50_ms']:>8} {r['p99_ms']:>8} "
                       f"{r['stamp_share']:>12}", flush=True)
         out = Path(__file__).parent / "results"
         out.mkdir(exist_ok=True)

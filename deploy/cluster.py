@@ -147,7 +147,9 @@ def app_env() -> dict:
     return {**os.environ, **secrets_env(), "MEETING_ASYNC_MODE": "gevent",
             "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{PG_PORT}/kurumaza",
             "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0", "MEETING_BASE_URL": os.environ.get("MEETING_BASE_URL", base),
-            "MEETING_INSTANCE_PATH": str(DIR / "instance"), "PYTHONUNBUFFERED": "1"}
+            "MEETING_INSTANCE_PATH": str(DIR / "instance"), "PYTHONUNBUFFERED": "1",
+            # nginx in front is the one proxy whose X-Forwarded-For / -Proto the workers trust.
+            "MEETING_PROXY_HOPS": "1"}
 
 
 def start_postgres() -> None:

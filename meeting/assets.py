@@ -1,16 +1,19 @@
-"""Static files: fingerprinted URLs, compressed once at startup, cached for a year by browsers.
+"""Static files: fingerprinted URLs, compressed once per process, cached for a year by browsers.
 
 `url_for('static', filename=...)` adds `?v=<hash of the file>`; a request carrying the current hash
 is answered `Cache-Control: public, max-age=31536000, immutable`, any other with `no-cache` and the
-ETag. Text files are compressed when the app starts (brotli, gzip) and served as they are: no work
-per request. Pages and JSON are compressed on the fly by Flask-Compress (meeting/app.py).
+ETag. A text file is compressed (brotli, gzip) on its first request in each encoding and kept: no
+work per request after that, and none at startup (brotli at its best level takes a third of a second
+for the whole folder, which every process start, a test's or a CLI command's, would pay). Pages and
+JSON are compressed on the fly by Flask-Compress (meeting/app.py).
 """
 
 import gzip
 import hashlib
 import mimetypes
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import brotli
@@ -20,17 +23,31 @@ COMPRESSIBLE = {".css", ".js", ".svg", ".json", ".txt", ".map", ".html"}
 YEAR = 365 * 24 * 3600
 
 
-@dataclass(frozen=True)
+_COMPRESS = {"br": lambda body: brotli.compress(body, quality=11), "gzip": lambda body: gzip.compress(body, 9, mtime=0)}
+_compressing = threading.Lock()
+
+
+@dataclass
 class Asset:
     digest: str
     mimetype: str
     body: bytes
-    gzip: bytes | None
-    br: bytes | None
+    packed: bool  # worth compressing (text, over 256 bytes)
+    _encoded: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    def encoded(self, encoding: str) -> bytes:
+        """The body in that encoding, compressed on first use."""
+        body = self._encoded.get(encoding)
+        if body is None:
+            with _compressing:
+                body = self._encoded.get(encoding)
+                if body is None:
+                    body = self._encoded[encoding] = _COMPRESS[encoding](self.body)
+        return body
 
 
 def load(folder: Path) -> dict[str, Asset]:
-    """Every file under the static folder (following the vendor symlink), hashed and compressed."""
+    """Every file under the static folder (following the vendor symlink), hashed."""
     assets = {}
     files = [Path(root) / name for root, _, names in os.walk(folder, followlinks=True) for name in names]
     for path in sorted(files):
@@ -40,19 +57,15 @@ def load(folder: Path) -> dict[str, Asset]:
         name = path.relative_to(folder).as_posix()
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         packed = path.suffix in COMPRESSIBLE and len(body) > 256
-        assets[name] = Asset(hashlib.sha256(body).hexdigest()[:12], mimetype, body,
-                             gzip.compress(body, 9, mtime=0) if packed else None,
-                             brotli.compress(body, quality=11) if packed else None)
+        assets[name] = Asset(hashlib.sha256(body).hexdigest()[:12], mimetype, body, packed)
     return assets
 
 
 def _encoding(asset: Asset) -> str | None:
+    if not asset.packed:
+        return None
     accepted = request.accept_encodings
-    if asset.br is not None and accepted["br"]:
-        return "br"
-    if asset.gzip is not None and accepted["gzip"]:
-        return "gzip"
-    return None
+    return next((encoding for encoding in ("br", "gzip") if accepted[encoding]), None)
 
 
 def init_app(app: Flask) -> None:
@@ -80,8 +93,9 @@ def init_app(app: Flask) -> None:
             headers["Cache-Control"] = "no-cache"
         if request.if_none_match.contains_weak(tag):
             return Response(status=304, headers=headers)
-        body = {"br": asset.br, "gzip": asset.gzip}.get(encoding, asset.body)
+        body = asset.body
         if encoding:
+            body = asset.encoded(encoding)
             headers["Content-Encoding"] = encoding
         return Response(body, mimetype=asset.mimetype, headers=headers)
 

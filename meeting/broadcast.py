@@ -30,13 +30,19 @@ class TallyCoalescer:
     one per vote. With several workers (Redis), the changed items of a meeting are collected in
     one shared set and one worker, the one holding the set's lease, flushes it for all: a phone
     gets one tally message per interval, not one per worker. Without Redis, or while Redis is
-    away, each process collects and flushes its own.
+    away, each process collects and flushes its own. A shared set its worker did not flush (the
+    worker died, or Redis did not answer at the flush) is adopted by another worker's watch once
+    its lease has run out (meeting/lease.py), so an acknowledged vote's tally still goes out.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         # Keyed by app too: each app (a test's, with its own database) flushes its own meetings.
         self._pending: dict[tuple[str, int, object], set[int]] = {}
+        # One publish at a time per kind and meeting: a flush that starts while the one before is
+        # still counting, committing or emitting (a loaded server) would otherwise overtake it on
+        # the wire, and a phone would keep the older tally as the newest.
+        self._publishing: dict[tuple[str, int, object], threading.Lock] = {}
 
     @staticmethod
     def _interval(app, kind: str) -> float:
@@ -67,9 +73,8 @@ class TallyCoalescer:
             groups.setdefault((item.kind, item.meeting_id), set()).add(item.item_id)
         left = set()
         for (kind, meeting_id), item_ids in groups.items():
-            interval = self._interval(app, kind)
             try:
-                flush = lease.add_pending(app, f"tally:{kind}:{meeting_id}", 2 * interval + 1, item_ids)
+                flush = lease.add_pending(app, f"tally:{kind}:{meeting_id}", self._lease_ttl(app, kind), item_ids)
             except lease.Unavailable:
                 left |= {Dirty(kind, meeting_id, i) for i in item_ids}
                 continue
@@ -77,14 +82,36 @@ class TallyCoalescer:
                 socketio.start_background_task(self._flush_shared_later, app, kind, meeting_id)
         return left
 
+    def _lease_ttl(self, app, kind: str) -> float:
+        # Long enough for the flush an interval later, short enough that an orphan is adopted soon.
+        return 2 * self._interval(app, kind) + 1
+
     def _flush_shared_later(self, app, kind: str, meeting_id: int) -> None:
         socketio.sleep(self._interval(app, kind))
+        self._flush_shared(app, kind, meeting_id)
+
+    def _flush_shared(self, app, kind: str, meeting_id: int) -> None:
         try:
             item_ids = lease.take_pending(app, f"tally:{kind}:{meeting_id}")
-        except lease.Unavailable:
-            return  # lost with Redis; phones resync (a snapshot) when the message queue is back
+        except lease.Unavailable as exc:
+            # The set stays in Redis (or is gone with a restarted Redis, whose return makes every
+            # phone resync): once its lease runs out, a worker's watch adopts and flushes it.
+            app.logger.warning("flushing %s tallies of meeting %s: Redis unavailable (%s), left for the watch",
+                               kind, meeting_id, exc)
+            return
         if item_ids:
             self._publish(app, kind, meeting_id, item_ids)
+
+    def adopt_orphans(self, app) -> None:
+        """Flush the shared sets whose lease ran out unflushed (run by lease.keep_watch)."""
+        def ttl(name: str) -> float:
+            return self._lease_ttl(app, name.split(":")[1])
+
+        for name in lease.adopt_orphans(app, ttl):
+            _, kind, meeting_id = name.split(":")
+            if kind in TALLY_PUBLISHERS:
+                app.logger.warning("adopting %s tallies of meeting %s left unflushed", kind, meeting_id)
+                self._flush_shared(app, kind, int(meeting_id))
 
     def _flush_later(self, app, key: tuple[str, int, object]) -> None:
         socketio.sleep(self._interval(app, key[0]))
@@ -94,7 +121,9 @@ class TallyCoalescer:
             self._publish(app, key[0], key[1], item_ids)
 
     def _publish(self, app, kind: str, meeting_id: int, item_ids: set[int]) -> None:
-        with app.app_context():
+        with self._lock:
+            one_at_a_time = self._publishing.setdefault((kind, meeting_id, app), threading.Lock())
+        with one_at_a_time, app.app_context():
             try:
                 events = TALLY_PUBLISHERS[kind](meeting_id, item_ids)
             except Exception as exc:
@@ -110,6 +139,7 @@ class TallyCoalescer:
 
 
 tallies = TallyCoalescer()
+lease.watchers.append(tallies.adopt_orphans)
 
 
 # Functions of committed Changes that return more to recount soon (views derived from what changed,
@@ -119,6 +149,7 @@ watchers: list = []
 
 def dispatch(changes: Changes) -> None:
     """Broadcast what a committed service call changed."""
+    lease.keep_watch(current_app._get_current_object())  # from the first connection on (Redis only)
     emit_events(changes.events)
     dirty = set(changes.dirty)
     for watch in watchers:

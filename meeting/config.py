@@ -45,6 +45,9 @@ def build_config(overrides: dict | None = None) -> dict:
         # Printed links follow the port the server runs on unless the public address is given.
         "BASE_URL": (env.get("MEETING_BASE_URL") or f"http://127.0.0.1:{env.get('MEETING_PORT') or '5000'}").rstrip("/"),
         "ALLOWED_ORIGINS": [o.strip() for o in env.get("MEETING_ALLOWED_ORIGINS", "").split(",") if o.strip()],
+        # Reverse proxies in front that set X-Forwarded-For / -Proto (nginx: 1). 0 trusts no such
+        # header: served directly, anyone could write one and pick the address rate limits count.
+        "PROXY_HOPS": env.get("MEETING_PROXY_HOPS", "0"),
         "BABEL_DEFAULT_LOCALE": "ja",
         # Pages and JSON compressed on the fly (static files are compressed once: meeting/assets.py).
         "COMPRESS_ALGORITHM": ["br", "gzip"],
@@ -90,6 +93,12 @@ def build_config(overrides: dict | None = None) -> dict:
     }
     cfg.update(overrides)
 
+    try:
+        cfg["PROXY_HOPS"] = int(cfg["PROXY_HOPS"])
+    except (TypeError, ValueError):
+        cfg["PROXY_HOPS"] = -1
+    if not 0 <= cfg["PROXY_HOPS"] <= 5:
+        raise ConfigError("MEETING_PROXY_HOPS must be the number of proxies in front (0 to 5)")
     if cfg["MEETING_ASYNC_MODE"] not in ASYNC_MODES:
         raise ConfigError(f"MEETING_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
     for key, filename in (("SECRET_KEY", "secret_key"), ("DATA_KEY", "data_key")):

@@ -7,13 +7,33 @@ ja catalog directory (see meeting/translations/ja/LC_MESSAGES/plain.po and meeti
 
 from urllib.parse import urlsplit
 
-from flask import g, request, session
+from flask import current_app, g, request
 
 # What the visitor can choose; "plain" is plain Japanese.
 CHOICES = ("ja", "en", "plain")
 # The switch shows each choice in its own language.
 CHOICE_NAMES = {"ja": "日本語", "en": "English", "plain": "やさしい にほんご"}
 BROWSER_LANGUAGES = ("ja", "en")
+# The visitor's choice lives in a cookie of its own, written only by the response that makes the
+# choice: the session cookie is written again by every response, and a response that left before
+# the choice (a page, a picture, the service worker's copy of the shell) would otherwise undo it.
+COOKIE = "lang"
+COOKIE_LIFETIME = 60 * 60 * 24 * 365
+
+
+def choose(choice: str) -> None:
+    """The visitor chose this catalog: this request reads it, and its response keeps it."""
+    if choice in CHOICES:
+        g.language_chosen = choice
+
+
+def keep_choice(response):
+    """after_request: write the language cookie when this request made a choice."""
+    choice = g.get("language_chosen")
+    if choice:
+        response.set_cookie(COOKIE, choice, max_age=COOKIE_LIFETIME, path="/", httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 def use_meeting(meeting) -> None:
@@ -26,7 +46,7 @@ def current_choice() -> str:
     """The catalog this request reads: ja, en or plain."""
     if g.get("forced_choice") in CHOICES:
         return g.forced_choice
-    chosen = session.get("lang")
+    chosen = g.get("language_chosen") or request.cookies.get(COOKIE)
     if chosen in CHOICES:
         return chosen
     meeting_language = g.get("meeting_language")
@@ -37,10 +57,8 @@ def current_choice() -> str:
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector: ?lang= (kept in the session), else current_choice()."""
-    chosen = request.args.get("lang")
-    if chosen in CHOICES:
-        session["lang"] = chosen
+    """Flask-Babel's locale selector: ?lang= (kept in the language cookie), else current_choice()."""
+    choose(request.args.get("lang"))
     choice = current_choice()
     g.reading_choice = choice
     return "ja" if choice == "plain" else choice

@@ -38,7 +38,8 @@ def _tune_gc() -> None:
 
 def _handler_class():
     """gevent's WSGI handler with TCP_NODELAY on every accepted socket: an ack written right after a
-    broadcast no longer waits ~40 ms for the phone's delayed ACK (Nagle)."""
+    broadcast no longer waits ~40 ms for the phone's delayed ACK (Nagle). Its access log
+    (MEETING_ACCESS_LOG=1) shows the address the app saw."""
     import socket
 
     from gevent import pywsgi
@@ -50,6 +51,18 @@ def _handler_class():
             except OSError:  # not TCP (a Unix socket)
                 pass
             super().__init__(sock, address, server, rfile)
+
+        def format_request(self):
+            # The access log names the phone: behind a trusted proxy (MEETING_PROXY_HOPS) ProxyFix
+            # has put its address into the request's REMOTE_ADDR; otherwise that is the socket's.
+            address = (getattr(self, "environ", None) or {}).get("REMOTE_ADDR")
+            if not address:
+                return super().format_request()
+            socket_address, self.client_address = self.client_address, address
+            try:
+                return super().format_request()
+            finally:
+                self.client_address = socket_address
 
     return NoDelayHandler
 

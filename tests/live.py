@@ -2,6 +2,7 @@
 
 import collections
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 POSTGRES_ADMIN = os.environ.get("MEETING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("MEETING_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# The keys of every live test server (and of the migrations its database template was built by).
+KEYS = {"SECRET_KEY": "live-test-secret-key-0123456789abcdef", "MEETING_DATA_KEY": "live-test-data-key-0123456789abcdef"}
 
 
 # Under pytest-xdist each worker is a process of its own ("gw0", "gw1", ...); "" otherwise.
@@ -80,23 +84,78 @@ def redis_namespace(database_url: str) -> str:
     return "test-" + hashlib.sha1(database_url.encode()).hexdigest()[:12]
 
 
+def _postgres_url(name: str) -> str:
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
+
+
+def _upgrade(database_url: str) -> None:
+    """`python -m meeting db upgrade` on that database, in a folder of its own."""
+    folder = Path(tempfile.mkdtemp(prefix="kurumaza-live-template-"))
+    env = {**os.environ, "MEETING_INSTANCE_PATH": str(folder), "DATABASE_URL": database_url, **KEYS}
+    env.pop("REDIS_URL", None)
+    result = subprocess.run([sys.executable, "-m", "meeting", "db", "upgrade"], cwd=PROJECT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+# Migrated once per test process, copied for each server (the upgrade, a process of its own, takes
+# seconds each time): a SQLite file, and a PostgreSQL template database.
+_template_lock = threading.Lock()
+_templates: dict[str, object] = {}
+# Databases made from the template: a server on one of them has nothing to migrate.
+_migrated_urls: set[str] = set()
+
+
+def _migrated_sqlite() -> Path:
+    with _template_lock:
+        if "sqlite" not in _templates:
+            path = Path(tempfile.mkdtemp(prefix="kurumaza-live-template-")) / "template.sqlite3"
+            _upgrade(f"sqlite:///{path}")
+            with contextlib.closing(sqlite3.connect(path)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the one file copied
+            _templates["sqlite"] = path
+        return _templates["sqlite"]
+
+
+def _migrated_postgres_template() -> str:
+    with _template_lock:
+        if "postgresql" not in _templates:
+            import atexit
+
+            import psycopg
+
+            name = f"kurumaza_template_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            atexit.register(_drop_database, name)
+            _upgrade(_postgres_url(name))
+            _templates["postgresql"] = name
+        return _templates["postgresql"]
+
+
+def _drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class PostgresDatabase:
-    """A throw-away database on the machine's PostgreSQL server."""
+    """A throw-away database on the machine's PostgreSQL server, migrated (a copy of the template)."""
 
     def __init__(self):
         import psycopg
 
+        template = _migrated_postgres_template()
         self.name = f"kurumaza_test_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        self.url = f"{base}/{self.name}"
+            conn.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
+        self.url = _postgres_url(self.name)
+        _migrated_urls.add(self.url)
 
     def drop(self):
-        import psycopg
-
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        _drop_database(self.name)
 
 
 class LiveServer:
@@ -106,8 +165,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.tmp_path = tmp_path
         self.env = {**os.environ, "MEETING_INSTANCE_PATH": str(tmp_path), "MEETING_ASYNC_MODE": mode,
-                    "MEETING_BASE_URL": self.url, "SECRET_KEY": "live-test-secret-key-0123456789abcdef",
-                    "MEETING_DATA_KEY": "live-test-data-key-0123456789abcdef", "MEETING_TALLY_INTERVAL": "0.1",
+                    "MEETING_BASE_URL": self.url, **KEYS, "MEETING_TALLY_INTERVAL": "0.1",
                     "MEETING_ADMIN_EMAIL": "admin@example.org", "MEETING_ADMIN_PASSWORD": "admin password 123",
                     "PYTHONUNBUFFERED": "1"}
         self.env["DATABASE_URL"] = database_url or f"sqlite:///{tmp_path / 'live.sqlite3'}"
@@ -119,7 +177,10 @@ class LiveServer:
         self.env.update(extra_env or {})
         self.process = None
         self.log = tmp_path / f"{name}.log"
-        if migrate:  # False for a second process on a database that is already migrated
+        # migrate=False: a second process on a database that is already migrated.
+        if migrate and not database_url:  # the migrated file of this test process, copied
+            shutil.copyfile(_migrated_sqlite(), tmp_path / "live.sqlite3")
+        elif migrate and database_url not in _migrated_urls:
             self.cli("db", "upgrade")
 
     def cli(self, *args: str) -> str:
@@ -231,11 +292,16 @@ class Phone:
         return predicate()
 
     def close(self):
+        # websocket-client's close() then waits up to 3 s for the server's closing frame, which the
+        # engine.io client's reading thread has already taken (the handshake is over by then).
+        ws = getattr(self.client.eio, "ws", None)
+        if ws is not None and not getattr(ws, "quick_close", False):
+            ws.close, ws.quick_close = functools.partial(ws.close, timeout=0.2), True
         self.client.disconnect()
 
 
 def close_all(phones) -> None:
-    """Disconnect phones in parallel: each WebSocket close waits up to 3 s for the close frame."""
+    """Disconnect phones in parallel."""
     from concurrent.futures import ThreadPoolExecutor
 
     phones = list(phones)
@@ -282,8 +348,16 @@ class RedisServer:
 
     def stop(self):
         if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen one cannot act on SIGTERM
             self.process.terminate()
             self.process.wait(10)
+
+    def freeze(self):
+        """SIGSTOP: connections stay open, nothing answers (a hung or unreachable Redis)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.process.send_signal(signal.SIGCONT)
 
 
 class PostgresServer:

@@ -93,3 +93,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(case):
     case.call_and_validate()
+
+
+def test_a_path_no_route_matches_still_answers_in_json(client):
+    """A line break in the path escapes the API's catch-all route; the answer is still JSON."""
+    response = client.get("/api/v1/meetings/%0A/tables")
+    assert response.status_code == 404
+    assert response.is_json and response.get_json()["error"] == "not_found"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser import PHONE, chromium, phone, staff_page
+from tests.browser import PHONE, chromium, phone, reconnecting_table_page, staff_page
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -92,3 +92,17 @@ def test_plain_japanese_is_one_tap_away_and_stays(server):
         assert post.evaluate("b => { const c = b.cloneNode(true); c.querySelectorAll('rt, rp').forEach(n => n.remove());"
                              " return c.textContent.trim(); }") == "意見を 送る"
         assert post.locator("rt").all_inner_texts() == ["いけん", "おく"]
+
+
+def test_the_reconnecting_page_switches_back_to_the_page_it_stands_for(server):
+    with chromium() as browser:
+        page = reconnecting_table_page(browser, server)
+        switch = page.locator("form.lang")
+        assert switch.get_by_role("button", name="English").is_visible()
+        # The switch there comes back to the table page (the address shown), not to the offline page.
+        assert switch.locator("input[name=next]").input_value() == "/table"
+        server.start()
+        page.get_by_label("あなたの意見").wait_for(timeout=15000)
+        page.get_by_role("button", name="English").click()
+        page.get_by_label("Your idea").wait_for()
+        assert page.url.endswith("/table")

@@ -378,3 +378,63 @@ def test_secret_poll_receipt_and_its_check_and_a_taken_nickname(server):
             browser.close()
     finally:
         staff.close()
+
+
+# Scrolled to the bottom: the page's last control (in document order) and the end of its content are
+# clear of the "Call staff" dock, whatever the dock holds (a call's status, in any language).
+LAST_CONTROL_CLEAR = """() => {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  const controls = Array.from(document.querySelectorAll(
+      'main a[href], main button, main input:not([type=hidden]), main select, main summary, main textarea'))
+    .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden');
+  const last = controls[controls.length - 1];
+  const r = last.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  const content = Array.from(document.querySelectorAll('main *')).filter((e) => e.getClientRects().length)
+    .reduce((bottom, e) => Math.max(bottom, e.getBoundingClientRect().bottom), 0);
+  const dock = document.getElementById('help-dock').getBoundingClientRect();
+  return {clear: !!hit && (hit === last || last.contains(hit)), last: last.outerHTML.slice(0, 80),
+          hit: hit ? hit.outerHTML.slice(0, 80) : null, contentBottom: content, dockTop: dock.top,
+          atBottom: Math.ceil(window.scrollY + innerHeight) >= document.documentElement.scrollHeight - 1};
+}"""
+
+
+def test_nothing_hides_under_the_call_staff_button(server):
+    demo = server.demo(participants=2, tables=1)
+    neighbour = Phone(server, join_over_http(demo["participants"][1]["join_url"], "もみじ"))
+    from playwright.sync_api import sync_playwright
+
+    try:
+        for text in ("駅前に駐輪場を増やす", "公園に日よけを作る", "バス停に屋根がほしい"):
+            assert neighbour.call("post_idea", {"text": text})["ok"]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_context(**PHONE).new_page()
+            join(page, demo["participants"][0]["join_url"], "はなこ")
+            page.locator("li.idea").nth(2).wait_for()
+
+            def check(where):
+                seen = page.evaluate(LAST_CONTROL_CLEAR)
+                assert seen["atBottom"] and seen["clear"], (where, seen)
+                assert seen["contentBottom"] <= seen["dockTop"], (where, seen)  # the end of the page too
+
+            check("the button alone")
+            last_idea = page.locator("li.idea").last
+            assert last_idea.get_by_role("button").last.is_visible()
+            # A call makes the dock taller (its status beside the cancel button): still nothing under it.
+            page.get_by_role("button", name="スタッフを呼ぶ").click()
+            page.locator("#help-status", has_text="スタッフを呼びました").wait_for()
+            check("a call waiting, Japanese")
+            for lang, status in (("en", "Staff have been called"), ("plain", "")):
+                page.locator(f".topbar .lang button[value={lang}]").click()
+                page.wait_for_function(f"document.querySelector('meta[name=catalog]').content === '{lang}'")
+                page.locator("li.idea").nth(2).wait_for()
+                page.locator("#help-status:not([hidden])", has_text=status).wait_for()
+                check(f"a call waiting, {lang}")
+            # At 320 px too, where the status wraps onto more lines.
+            page.set_viewport_size(SMALL["viewport"])
+            page.wait_for_function("document.getElementById('help-dock').getBoundingClientRect().width < 320")
+            check("a call waiting, 320 px")
+            browser.close()
+    finally:
+        neighbour.close()

@@ -157,3 +157,47 @@ def test_a_host_marks_on_the_phone_and_the_control_room_runs_the_report_out(serv
         card.get_by_role("button", name="全体会から外す").click()
         idea.get_by_role("button", name="全体会に出す").wait_for(timeout=5000)
         theirs.locator(".plenary-badge").wait_for(state="hidden", timeout=5000)
+
+
+def test_the_projector_switches_language_and_stays_on_its_link(server):
+    demo = server.demo(participants=1, tables=1)
+    resident = Phone(server, join_over_http(demo["participants"][0]["join_url"], "あおい"))
+    control = Phone(server, staff_login(server, demo["facilitator"]["email"], demo["facilitator"]["password"]),
+                    auth={"meeting_id": demo["meeting_id"]})
+    try:
+        idea = resident.call("post_idea", {"text": "図書館を夜まで開ける"})["idea"]
+        assert control.call("plenary_mark", {"idea_id": idea["id"], "plenary": True})["ok"]
+        link = control.call("projector_create", {})
+        with chromium() as browser:
+            screen = browser.new_context(viewport=LAPTOP, locale="ja-JP").new_page()
+            screen.goto(link["url"])
+            screen.get_by_role("heading", name="全体会に出す意見").wait_for()
+            screen.locator("#pj-step-name", has_text="ようこそ").wait_for(timeout=10000)
+            screen.get_by_role("button", name="English").click()
+            screen.get_by_role("heading", name="Ideas for the plenary").wait_for()
+            assert screen.url == link["url"]  # still the projector, by its own link
+            assert screen.evaluate("document.documentElement.lang") == "en"
+            # The live part comes back too, in English.
+            screen.locator("#pj-step-name", has_text="Welcome").wait_for(timeout=10000)
+            screen.locator("#pj-plenary-ideas li", has_text="図書館を夜まで開ける").wait_for(timeout=10000)
+            assert "Scan the code" in screen.locator(".pj-join-text").inner_text()
+            # The switch fits the screen: nothing scrolls, the title row keeps the switch in view.
+            assert screen.evaluate("document.documentElement.scrollHeight") <= LAPTOP["height"]
+            box = screen.get_by_role("button", name="日本語").bounding_box()
+            assert box and box["x"] + box["width"] <= LAPTOP["width"] and box["y"] >= 0
+
+            screen.get_by_role("button", name="日本語").click()
+            screen.get_by_role("heading", name="全体会に出す意見").wait_for()
+            assert screen.url == link["url"]
+            assert screen.evaluate("document.documentElement.lang") == "ja"
+            screen.locator("#pj-plenary-ideas li", has_text="図書館を夜まで開ける").wait_for(timeout=10000)
+
+            # Opened on a phone, the join box stays on the screen, its words whole.
+            screen.set_viewport_size({"width": 375, "height": 667})
+            join = screen.locator(".pj-join")
+            box = join.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+            assert join.evaluate("el => el.scrollWidth <= el.clientWidth")
+            assert screen.evaluate("document.documentElement.scrollWidth") <= 375
+    finally:
+        close_all([resident, control])

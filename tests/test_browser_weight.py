@@ -6,7 +6,7 @@ Figures are printed (run with -s to see them) and recorded in the README; only t
 
 import pytest
 
-from tests.browser import PHONE, chromium, join, phone
+from tests.browser import PHONE, chromium, join, reconnecting_table_page
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -66,17 +66,8 @@ def test_table_page_first_load_weight_and_slow_3g(server):
 
 
 def test_reload_while_offline_shows_the_apps_reconnecting_page(server):
-    demo = server.demo(participants=1, tables=1)
     with chromium() as browser:
-        page = phone(browser)
-        join(page, demo["participants"][0]["join_url"], "さくら")
-        page.get_by_label("あなたの意見").wait_for()
-        # The service worker has kept the shell (the offline page in this visitor's language).
-        page.wait_for_function("async () => !!(await (await caches.open('kurumaza-shell-v1')).match('/offline'))",
-                               timeout=15000)
-        server.stop()
-        page.reload()
-        page.get_by_role("heading", name="再接続中…").wait_for()
+        page = reconnecting_table_page(browser, server)
         assert page.url.endswith("/table")
         assert page.locator("link[rel=stylesheet]").evaluate("l => l.sheet !== null")
         # The server is back: the page opens again by itself.

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 import socketio
 
 from tests.live import REDIS_TEST_URL, LiveServer, Phone, PostgresDatabase, close_all, free_port, join_over_http, staff_login
@@ -32,7 +33,7 @@ def tallies_of(phone: Phone, idea_id: int) -> list[int]:
 def cluster(tmp_path):
     database = PostgresDatabase()
     env = {"MEETING_TALLY_INTERVAL": INTERVAL, "MEETING_MAP_INTERVAL": INTERVAL, "MEETING_POLL_CLOCK_INTERVAL": "0.2",
-           "MEETING_ACCESS_LOG": "1"}
+           "MEETING_ACCESS_LOG": "1", "MEETING_PROXY_HOPS": "1"}  # as `make cluster` runs them, behind nginx
     a = LiveServer(tmp_path, database_url=database.url, redis_url=REDIS_TEST_URL, name="a", extra_env=env)
     b = LiveServer(tmp_path, database_url=database.url, redis_url=REDIS_TEST_URL, name="b", extra_env=env,
                    migrate=False)
@@ -100,11 +101,11 @@ def test_two_workers_deliver_across_and_coalesce_once_per_meeting(cluster):
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make cluster installs it)")
 def test_nginx_sticks_a_phone_to_one_worker_through_polling_and_upgrade(cluster, tmp_path):
     """Through the nginx.conf `make cluster` writes: Engine.IO long-polling (every request of a
     session must reach the worker that holds it) and the upgrade to WebSocket both work, for
     phones routed to either worker by their cookie, and a vote through nginx reaches every phone."""
+    assert NGINX, "nginx is not installed: `make install-dev` (or `make cluster`) installs Debian's package"
     sys.path.insert(0, str(PROJECT / "deploy"))
     import cluster as topology
 
@@ -147,6 +148,11 @@ def test_nginx_sticks_a_phone_to_one_worker_through_polling_and_upgrade(cluster,
         assert all(final(i) for i in received)  # every phone, on either worker, has the final tally
         # The cookies spread the phones over both workers (all 12 on one: odds of 1 in 2,000).
         assert all("/socket.io/" in s.log.read_text() for s in (a, b))
+        # nginx appends the address it saw to X-Forwarded-For, and the workers trust that entry
+        # only: an address a client wrote in the header itself never reaches the rate limits.
+        assert requests.get(front + "/login?forged", headers={"X-Forwarded-For": "198.51.100.7"}, timeout=10).ok
+        logs = a.log.read_text() + b.log.read_text()
+        assert '127.0.0.1 - - [' in logs and "GET /login?forged" in logs and "198.51.100.7" not in logs
     finally:
         for client in clients:
             client.disconnect()

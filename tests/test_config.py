@@ -52,3 +52,14 @@ def test_redis_namespace_names_the_channel_and_the_rate_limit_keys(tmp_path, mon
     monkeypatch.setenv("MEETING_REDIS_NAMESPACE", "setagaya")
     cfg = build_config({"INSTANCE_PATH": str(tmp_path)})
     assert queue_channel(cfg) == "setagaya:flask-socketio" and cfg["RATELIMIT_KEY_PREFIX"] == "setagaya"
+
+
+def test_proxy_hops_default_to_trusting_no_forwarded_header(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEETING_PROXY_HOPS", raising=False)
+    assert build_config({"INSTANCE_PATH": str(tmp_path)})["PROXY_HOPS"] == 0
+    monkeypatch.setenv("MEETING_PROXY_HOPS", "1")
+    assert build_config({"INSTANCE_PATH": str(tmp_path)})["PROXY_HOPS"] == 1
+    for bad in ("yes", "-1", "9"):
+        monkeypatch.setenv("MEETING_PROXY_HOPS", bad)
+        with pytest.raises(ConfigError, match="MEETING_PROXY_HOPS"):
+            build_config({"INSTANCE_PATH": str(tmp_path)})

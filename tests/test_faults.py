@@ -10,7 +10,18 @@ import time
 
 import pytest
 
-from tests.live import LiveServer, PostgresDatabase, PostgresServer, RedisServer, ReliablePhone, VotingFloor, staff_login
+from tests.live import (
+    LiveServer,
+    Phone,
+    PostgresDatabase,
+    PostgresServer,
+    RedisServer,
+    ReliablePhone,
+    VotingFloor,
+    close_all,
+    join_over_http,
+    staff_login,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.faults]
 
@@ -130,13 +141,20 @@ def test_redis_outage_writes_land_broadcasts_resume_and_clients_catch_up(tmp_pat
         first = next(int(m["idea"]["text"].split()[1]) for n, m in list(receiver.received)
                      if n == "idea_posted" and m["idea"]["text"].startswith("probe"))
         resumed_after = probes_sent[first - 1]
+        # Each phone is told to catch up: by its own server once that server's subscription is
+        # back (which may come up to RETRY_MAX after the other's), or by the other server's first
+        # publish that goes through.
+        told = time.monotonic() + 15
+        while not all(p.stats["resync_notices"] >= 1 for p in floor.phones) and time.monotonic() < told:
+            time.sleep(0.1)
+        untold = [i for i, p in enumerate(floor.phones) if p.stats["resync_notices"] == 0]
         wait_for_acks(floor, floor.acks + 40)
         stop.set()
         finish(threads, errors)
 
         assert acks_during_outage > 0 and floor.refused == []  # writes kept landing
         assert resumed_after <= 10, resumed_after  # cross-process broadcasts resumed within 10 s
-        assert all(p.stats["resync_notices"] >= 1 for p in floor.phones)  # each was told to catch up
+        assert untold == [], f"phones never told to resync (even index: server a): {untold}"
         assert floor.check(database.url) == []  # ... and did: every view equals a fresh snapshot
         for server in (a, b):
             assert "message queue back" in server.log.read_text()
@@ -148,3 +166,88 @@ def test_redis_outage_writes_land_broadcasts_resume_and_clients_catch_up(tmp_pat
         a.stop(), b.stop()
         redis.stop()
         database.drop()
+
+
+def tallies_of(phone: Phone, idea_id: int) -> list[int]:
+    """The totals of every `tallies` message this phone received for the idea."""
+    return [sum(m["tallies"][str(idea_id)].values()) for m in phone.named("tallies") if str(idea_id) in m["tallies"]]
+
+
+def test_a_tally_left_pending_by_a_frozen_redis_or_a_dead_worker_still_reaches_the_phones(tmp_path):
+    """The vote is acknowledged and its tally waits in Redis for the worker holding the lease. When
+    that worker's flush meets a frozen Redis, or the worker dies before it, the tally still goes
+    out: the pending set is adopted once its lease runs out. Meanwhile every event answers."""
+    redis = RedisServer(tmp_path).start()
+    database = PostgresDatabase()
+    env = {"MEETING_TALLY_INTERVAL": "2", "MEETING_MAP_INTERVAL": "2"}  # time to act between ack and flush
+    a = LiveServer(tmp_path, database_url=database.url, redis_url=redis.url, name="a", extra_env=env)
+    b = LiveServer(tmp_path, database_url=database.url, redis_url=redis.url, name="b", extra_env=env, migrate=False)
+    phones = []
+    try:
+        a.start(), b.start()
+        demo = a.demo(participants=3, tables=1)
+        people = [join_over_http(p["join_url"], f"p{p['number']}") for p in demo["participants"]]
+        on_a, on_b, also_on_b = Phone(a, people[0]), Phone(b, people[1]), Phone(b, people[2])
+        phones = [on_a, on_b, also_on_b]
+        idea = on_b.call("post_idea", {"text": "公園にベンチを"})["idea"]["id"]
+        assert on_a.wait_for(lambda: any(m["idea"]["id"] == idea for m in on_a.named("idea_posted")))
+
+        # 1. Worker b took the vote (and the tally's lease); Redis freezes before b's flush.
+        assert on_b.call("vote", {"idea_id": idea, "value": "agree"})["ok"]
+        redis.freeze()
+        try:
+            posted = also_on_b.call("post_idea", {"text": "図書館を夜まで"})  # broadcast in the handler
+            assert posted["ok"], posted
+            assert also_on_b.call("vote", {"idea_id": posted["idea"]["id"], "value": "agree"})["ok"]
+            assert on_b.wait_for(lambda: "left for the watch" in b.log.read_text(), timeout=15)  # the flush failed
+        finally:
+            redis.thaw()
+        for phone in phones:
+            assert phone.wait_for(lambda p=phone: 1 in tallies_of(p, idea), timeout=20), phone.named("tallies")
+        # The phone on a missed the idea broadcast while Redis was frozen, and is told to catch up.
+        assert on_a.wait_for(lambda: on_a.named("resync"), timeout=10)
+
+        # 2. Worker a takes the next vote (and the lease) and dies before its flush.
+        assert on_a.call("vote", {"idea_id": idea, "value": "disagree"})["ok"]
+        a.kill()
+        for phone in (on_b, also_on_b):
+            assert phone.wait_for(lambda p=phone: 2 in tallies_of(p, idea), timeout=20), phone.named("tallies")
+        assert "adopting idea tallies" in b.log.read_text()
+    finally:
+        close_all(phones[1:])
+        a.stop(), b.stop()
+        redis.stop()
+        database.drop()
+
+
+def test_the_write_ahead_log_is_carried_into_the_database_while_phones_vote(tmp_path):
+    """With group commit SQLite's own checkpoint is off (it ran on the event loop) and the fsync
+    thread checkpoints instead: the database file itself, read without its WAL, soon holds the
+    acknowledged operations, so the WAL does not grow for the whole meeting."""
+    import shutil
+    import sqlite3
+
+    server = LiveServer(tmp_path).start()
+    floor = None
+    try:
+        floor = VotingFloor([server], participants=20, tables=2)
+        threads, errors = floor.vote(operations=6)
+        finish(threads, errors)
+        assert floor.acks == 120 and floor.refused == []
+        database = tmp_path / "live.sqlite3"
+        copy = tmp_path / "main-file-only.sqlite3"
+
+        def operations_in_the_main_file() -> int:
+            shutil.copyfile(database, copy)  # without live.sqlite3-wal: only what was checkpointed
+            with sqlite3.connect(copy) as db:
+                return db.execute("SELECT count(*) FROM op_log").fetchone()[0]
+
+        deadline = time.monotonic() + 30
+        while (found := operations_in_the_main_file()) < 64 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert found >= 64, f"only {found} operations reached the database file itself"
+        assert floor.check(server.env["DATABASE_URL"]) == []
+    finally:
+        if floor:
+            floor.close()
+        server.stop()

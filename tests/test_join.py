@@ -139,6 +139,20 @@ def test_language_switch_comes_back_to_a_same_origin_path_only(client):
     assert '<html lang="en">' in client.get("/join").get_data(as_text=True)
 
 
+def test_a_response_that_left_before_the_language_choice_does_not_undo_it(client):
+    """The session cookie is written again by every response; the choice lives in a cookie of its own."""
+    page = client.get("/")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    stale_session = client.get_cookie("session").value  # what a response still on its way carries
+    client.post("/language", data={"lang": "en", "next": "/", "csrf_token": token})
+    assert client.get_cookie("lang").value == "en"
+    client.set_cookie("session", stale_session)  # ... arrives after the choice and overwrites the session
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+    client.get("/?lang=plain")
+    assert client.get_cookie("lang").value == "plain"
+    assert '<meta name="catalog" content="plain">' in client.get("/").get_data(as_text=True)
+
+
 def test_plain_japanese_shows_furigana_in_text_and_none_in_attributes(client):
     from meeting.reading import READING, rewrite_html
 

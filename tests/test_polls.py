@@ -79,7 +79,8 @@ def test_each_kind_end_to_end(app, room, kind, options, poll_rules, ballots, bad
     assert call(phones[0], "cast_ballot", poll_id=poll["id"], ballot=ballots[-1])["ok"]
     for phone, ballot in zip(phones, ballots):
         ack = call(phone, "cast_ballot", poll_id=poll["id"], ballot=ballot)
-        assert ack["ok"] and ack["receipt"] and ack["ballot"] == ballot
+        # An ordinary poll: the voter sees their ballot, and no receipt (it would serve nothing).
+        assert ack["ok"] and ack["ballot"] == ballot and "receipt" not in ack and "receipt_issued" not in ack
     results = final_results(staff, poll["id"])
     assert results["ballots"] == len(ballots)
     assert rows(results) == expected
@@ -87,6 +88,7 @@ def test_each_kind_end_to_end(app, room, kind, options, poll_rules, ballots, bad
     assert late["error"] == "poll_not_open"
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == len(ballots)
+        assert db.session.scalars(sa.select(Ballot.receipt)).all() == [None] * len(ballots)  # none stored
         actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.target == f"poll:{poll['id']}")).all()
         assert actions == ["poll.create", "poll.open", "poll.close"]
 
@@ -123,17 +125,24 @@ def test_replayed_ballot_op_id_changes_nothing(app, room):
     phone = room["phones"][0]
     op = op_id()
     first = phone.emit("cast_ballot", {"op_id": op, "poll_id": poll["id"], "ballot": {"option": "o1"}}, callback=True)
-    assert first["ok"] and first["receipt"]
+    assert first["ok"] and first["ballot"] == {"option": "o1"}
     assert call(phone, "cast_ballot", poll_id=poll["id"], ballot={"option": "o2"})["ok"]
     again = phone.emit("cast_ballot", {"op_id": op, "poll_id": poll["id"], "ballot": {"option": "o1"}}, callback=True)
-    # The same answer (without the receipt, given only once), and the later ballot still stands.
-    assert again == {k: v for k, v in first.items() if k != "receipt"}
+    # The same answer, and the later ballot still stands.
+    assert again == first
     assert rows(final_results(room["staff"], poll["id"])) == {"o1": 0, "o2": 1}
     op = op_id()
     assert room["staff"].emit("create_poll", {"op_id": op, "kind": "agree", "question": "x"}, callback=True)["ok"]
     assert room["staff"].emit("create_poll", {"op_id": op, "kind": "agree", "question": "x"}, callback=True)["ok"]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Poll)) == 2
+    # A secret poll: the receipt (and the choice) reach the voter once; a replay says only "issued".
+    secret = create_open(room["staff"], kind="single", question="ひみつ", options=["A", "B"], secret=True)
+    op = op_id()
+    first = phone.emit("cast_ballot", {"op_id": op, "poll_id": secret["id"], "ballot": {"option": "o1"}}, callback=True)
+    assert first["ok"] and len(first["receipt"]) == 24 and first["receipt_issued"] is True
+    again = phone.emit("cast_ballot", {"op_id": op, "poll_id": secret["id"], "ballot": {"option": "o1"}}, callback=True)
+    assert again == {"ok": True, "poll_id": secret["id"], "receipt_issued": True}
 
 
 def test_table_poll_reaches_only_that_table(app, room):
@@ -227,7 +236,9 @@ def test_secret_poll_drops_voter_link_on_close_and_receipt_verifies(app, room):
         assert linked == 0
     check = call(phones[5], "check_receipt", receipt=receipts[0])
     assert check["ok"] and check["ballot"] == {"option": "o2"} and check["counted"] is True
-    assert call(phones[0], "check_receipt", receipt="not-a-real-receipt")["error"] == "receipt_unknown"
+    assert call(phones[5], "check_receipt", receipt=receipts[0], poll_id=poll["id"])["ballot"] == {"option": "o2"}
+    unknown = call(phones[0], "check_receipt", receipt="not-a-real-receipt")
+    assert unknown["error"] == "receipt_unknown" and "無記名" in unknown["message"]
     # The voter's own ballot is no longer linked to them, and breakdowns are refused.
     assert call(phones[0], "snapshot")["snapshot"]["polls"][0]["my_ballot"] is None
     assert call(staff, "poll_breakdown", poll_id=poll["id"], category="age")["error"] == "breakdown_secret"
@@ -312,3 +323,18 @@ def test_staff_snapshot_lists_every_poll_with_results(app, room):
     snap = call(room["staff"], "snapshot")["snapshot"]
     assert [(p["id"], rows(p["results"])["agree"]) for p in snap["polls"]] == [(poll["id"], 1)]
     assert "staff:" + str(room["meeting_id"]) in snap["streams"]
+
+
+def test_an_ordinary_poll_gives_no_receipt_and_checking_one_says_so(app, room):
+    poll = create_open(room["staff"], kind="agree", question="ふつう")
+    phone = room["phones"][0]
+    ack = call(phone, "cast_ballot", poll_id=poll["id"], ballot={"vote": "agree"})
+    assert ack == {"ok": True, "poll_id": poll["id"], "ballot": {"vote": "agree"}}
+    with app.app_context():
+        assert db.session.scalar(sa.select(Ballot.receipt).where(Ballot.poll_id == poll["id"])) is None
+    answer = call(phone, "check_receipt", receipt="anything-typed-here", poll_id=poll["id"])
+    assert answer["ok"] is False and answer["error"] == "receipt_not_issued"
+    assert "無記名の投票だけ" in answer["message"]
+    # Another table's or meeting's poll, or a poll id that is no id, is not found.
+    assert call(phone, "check_receipt", receipt="anything-typed-here", poll_id=True)["error"] == "not_found"
+    assert call(phone, "check_receipt", receipt="anything-typed-here", poll_id=10**9)["error"] == "not_found"

@@ -63,10 +63,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import eigsh
-from scipy.spatial.distance import squareform
 
 # Chosen on tests/data/similarity, by language(text): see the module docstring.
 SIMILAR_THRESHOLD = {"ja": 0.35, "en": 0.45}
@@ -387,6 +385,9 @@ def _average_groups(sim: np.ndarray, threshold: float) -> list[list[int]]:
         return [[0]]
     dist = np.clip(1.0 - sim, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
+    from scipy.cluster.hierarchy import fcluster, linkage  # here: slow to import, and only grouping needs it
+    from scipy.spatial.distance import squareform
+
     tree = linkage(squareform((dist + dist.T) / 2, checks=False), method="average")
     labels = fcluster(tree, t=1.0 - threshold + 1e-12, criterion="distance")
     groups: dict[int, list[int]] = {}

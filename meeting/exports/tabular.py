@@ -5,9 +5,6 @@ import csv
 import io
 import json
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_TYPE = "text/csv; charset=utf-8"
 JSON_TYPE = "application/json"
@@ -50,6 +47,9 @@ def _xlsx_value(value):
 
 def write_xlsx(sheets) -> bytes:
     """One worksheet per (title, header, rows); sheet titles cut to Excel's 31 characters."""
+    from openpyxl import Workbook  # here: a tenth of a second to import, and only exports need it
+    from openpyxl.styles import Font
+
     book = Workbook()
     book.remove(book.active)
     for title, header, rows in sheets:

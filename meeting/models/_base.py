@@ -1,5 +1,6 @@
 """Helpers shared by the model modules."""
 
+import functools
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -38,3 +39,61 @@ class AwareDateTime(sa.types.TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+
+def upsert(model, columns, keys: tuple[str, ...], update: tuple[str, ...] = (), *,
+           increment: tuple[str, ...] = (), returning: tuple[str, ...] = ()):
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL or SQLite: the one way rows are upserted.
+
+    Execute it with the row (`db.session.execute(upsert(Model, row, ...), row)`); `columns` names
+    the inserted columns (the row's keys do). On a conflict the columns in `update` take the
+    inserted values and those in `increment` are added to. SQLAlchemy compiles its dialects'
+    ON CONFLICT inserts anew on every execution (they have no cache key), which on the hot path
+    (a vote, a broadcast's number) cost more than running them; so each shape is compiled once
+    per dialect into a textual statement with the columns' types.
+    """
+    from meeting.extensions import db
+
+    return _upsert(getattr(model, "__table__", model), tuple(columns), tuple(keys), tuple(update), tuple(increment),
+                   tuple(returning), db.engine.dialect)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert(table, columns, keys, update, increment, returning, dialect):
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.engine.interfaces import BindTyping
+
+    binds = [sa.bindparam(name, type_=table.c[name].type) for name in columns]
+    stmt = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table).values(
+        {bind.key: bind for bind in binds})
+    set_ = {name: stmt.excluded[name] for name in update}
+    set_.update({name: table.c[name] + stmt.excluded[name] for name in increment})
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
+    if returning:
+        stmt = stmt.returning(*(table.c[name] for name in returning))
+    # Named parameters and no casts in the text: executing it renders what the dialect needs.
+    plain = type(dialect)(paramstyle="named")
+    plain.bind_typing = BindTyping.NONE
+    text = sa.text(str(stmt.compile(dialect=plain))).bindparams(*binds)
+    return text.columns(*(table.c[name] for name in returning)) if returning else text
+
+
+_BY_ID: dict = {}
+
+
+def by_id(model, ident):
+    """Session.get for the hot paths: the identity map first, then one prebuilt SELECT by id.
+
+    Session.get builds and caches-keys a new statement on every call; this one is built once per
+    model (about half the cost of a look-up on SQLite).
+    """
+    from meeting.extensions import db
+
+    found = db.session.identity_map.get(db.session.identity_key(model, ident))
+    if found is not None:
+        return found
+    stmt = _BY_ID.get(model)
+    if stmt is None:
+        stmt = _BY_ID[model] = sa.select(model).where(model.id == sa.bindparam("ident"))
+    return db.session.execute(stmt, {"ident": ident}).scalar_one_or_none()

@@ -21,7 +21,8 @@ class Meeting(db.Model):
     # True: pages follow the meeting's language, not the browser's (a visitor's own choice still wins).
     language_fixed: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     purpose: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    # Last sequence number given to a broadcast of this meeting.
+    # No longer a counter (streams are numbered in `streams`): tally publishers update it to
+    # lock the meeting row while they read counts (services/events.hold_meeting).
     seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     # When a table round ends, posting ideas for it closes (round_closed) or stays open.

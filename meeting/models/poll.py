@@ -53,7 +53,8 @@ class Ballot(db.Model):
     """One participant's answer to one poll; the last one counts.
 
     In a secret poll the link to the participant is dropped when the poll closes; the
-    `receipt` (a hash of a nonce given only to the voter) still finds the ballot.
+    `receipt` (a hash of a nonce given only to the voter) still finds the ballot. An ordinary
+    poll's ballot has no receipt: its voter sees their own ballot on the phone.
     """
 
     __tablename__ = "ballots"
@@ -64,5 +65,5 @@ class Ballot(db.Model):
     participant_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("participants.id", ondelete="SET NULL"), index=True)
     data: so.Mapped[dict] = so.mapped_column(sa.JSON)
-    receipt: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    receipt: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

@@ -35,8 +35,7 @@ def cast_ballot(who, data):
 
 @client_event("check_receipt", role="participant", read_only=True)
 def check_receipt(who, data):
-    _participant(who)
-    return polls.check_receipt(who.meeting_id, data.get("receipt"))
+    return polls.check_receipt(_participant(who), data.get("receipt"), data.get("poll_id"))
 
 
 def extend_snapshot(who, person, snap):

@@ -45,7 +45,8 @@ MESSAGES = {
     "breakdown_secret": _l("A secret poll cannot be broken down by group."),
     # Polls (participants)
     "poll_not_open": _l("This poll is not open for answers now."),
-    "receipt_unknown": _l("No ballot was found for this receipt."),
+    "receipt_unknown": _l("No ballot was found for this receipt. Only a secret ballot gives a receipt."),
+    "receipt_not_issued": _l("This poll gives no receipt: only a secret ballot does. Your own answer is shown with the poll."),
     # Ballots: the codes of meeting.core.tally.BallotError
     "malformed": _l("Your answer could not be read. Please try again."),
     "empty": _l("Please choose your answer before sending."),

@@ -1,5 +1,6 @@
-"""Events to broadcast, stamped with the meeting's sequence number before commit."""
+"""Events to broadcast, stamped with their stream's sequence number before commit."""
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -7,6 +8,7 @@ import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Meeting, Stream
+from meeting.models._base import upsert
 
 
 def table_stream(table_id: int) -> str:
@@ -78,34 +80,34 @@ def register_tally_publisher(kind: str, publish: Callable[[int, set[int]], list[
 
 
 def stamp(meeting_id: int, events: list[Event]) -> None:
-    """Give each event the next meeting sequence number and its stream's previous one.
+    """Give each event its stream's next sequence number, and `prev`, the one before it.
 
-    Runs inside the caller's transaction: the meeting row is updated first, which locks it,
-    so concurrent writers of one meeting are serialized and numbers never repeat.
+    Runs inside the caller's transaction. Each stream's counter is bumped by one upsert, which
+    locks that stream's row only until the commit: writers of one stream are serialized and its
+    numbers never repeat, while writers of different streams (a hundred tables) never wait for
+    each other. Streams are bumped in name order, one order for every writer, so two writers of
+    the same streams cannot deadlock on PostgreSQL.
     """
     if not events:
         return
-    db.session.execute(sa.update(Meeting).where(Meeting.id == meeting_id)
-                       .values(seq=Meeting.seq + len(events)))
-    top = db.session.scalar(sa.select(Meeting.seq).where(Meeting.id == meeting_id))
-    streams: dict[str, Stream] = {}
-    for offset, event in enumerate(events):
-        stream = streams.get(event.stream) or db.session.get(Stream, (meeting_id, event.stream))
-        if stream is None:
-            stream = Stream(meeting_id=meeting_id, name=event.stream, last_seq=0)
-            db.session.add(stream)
-        streams[event.stream] = stream
-        event.seq = top - len(events) + offset + 1
-        event.prev = stream.last_seq
-        stream.last_seq = event.seq
+    counts = Counter(event.stream for event in events)
+    bump = upsert(Stream, ("meeting_id", "name", "last_seq"), ("meeting_id", "name"), increment=("last_seq",),
+                  returning=("last_seq",))
+    before = {}
+    for name in sorted(counts):
+        top = db.session.execute(bump, {"meeting_id": meeting_id, "name": name, "last_seq": counts[name]}).scalar_one()
+        before[name] = top - counts[name]
+    for event in events:
+        event.prev = before[event.stream]
+        event.seq = before[event.stream] = event.prev + 1
 
 
 def hold_meeting(meeting_id: int) -> None:
-    """Lock the meeting row until the commit, as stamp() does, before anything is read.
+    """Lock the meeting row until the commit, before anything is read (tally publishers).
 
     A tally publisher that reads counts and only then stamps could, with several processes,
-    stamp older counts after newer ones; reading under the lock gives the newest counts the
-    highest seq, which is the value every client keeps.
+    stamp older counts after newer ones; reading under this lock gives the newest counts the
+    highest seq, which is the value every client keeps. Ordinary writers never take it.
     """
     db.session.execute(sa.update(Meeting).where(Meeting.id == meeting_id).values(seq=Meeting.seq))
 

@@ -1,11 +1,10 @@
 """Ideas at tables: post, vote, moderate; announcements; what each client may see."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from meeting.extensions import db
 from meeting.models import Announcement, Connection, Idea, Meeting, Participant, Table, Vote
-from meeting.models._base import iso, utcnow
+from meeting.models._base import by_id, iso, upsert, utcnow
 from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
 from meeting.services import agenda, audit, meetings, staff, validate
 from meeting.services.errors import ServiceError
@@ -126,7 +125,7 @@ def post_idea(person: Participant, text, *, proxy_staff_id: int | None = None) -
 def vote(person: Participant, idea_id, value, *, proxy_staff_id: int | None = None) -> tuple[dict, Changes]:
     if value not in VOTE_VALUES:
         raise ServiceError("vote_value")
-    idea = db.session.get(Idea, idea_id) if validate.is_id(idea_id) else None
+    idea = by_id(Idea, idea_id) if validate.is_id(idea_id) else None
     table = meetings.table_of(person)
     if idea is None or table is None or idea.meeting_id != person.meeting_id:
         raise ServiceError("not_found")
@@ -136,14 +135,10 @@ def vote(person: Participant, idea_id, value, *, proxy_staff_id: int | None = No
         raise ServiceError("idea_pending")
     if idea.hidden or idea.pending or (idea.table_id != table.id and table.id not in tables_showing(idea)):
         raise ServiceError("not_found")
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     # Core, not the ORM's bulk insert path: a vote is the hot path.
-    stmt = insert(Vote.__table__).values(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow(),
-                               proxy_staff_id=proxy_staff_id)
-    stmt = stmt.on_conflict_do_update(index_elements=["participant_id", "idea_id"],
-                                      set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at,
-                                            "proxy_staff_id": stmt.excluded.proxy_staff_id})
-    db.session.execute(stmt)
+    row = dict(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow(), proxy_staff_id=proxy_staff_id)
+    db.session.connection().execute(upsert(Vote, row, ("participant_id", "idea_id"), ("value", "updated_at",
+                                                                                    "proxy_staff_id")), row)
     # "map": the opinion map is recomputed later in the background (services/opinion.py).
     return {"idea_id": idea.id, "value": value}, Changes(dirty={Dirty("idea", idea.meeting_id, idea.id),
                                                                 Dirty("map", idea.meeting_id, 0)})

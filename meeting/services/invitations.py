@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from meeting.extensions import db
 from meeting.models import Invitation, Meeting, Participant
-from meeting.models._base import utcnow
+from meeting.models._base import by_id, utcnow
 from meeting.services import secrets
 from meeting.services.errors import ServiceError
 from meeting.services.memo import memo
@@ -156,7 +156,7 @@ def participant_for_session(participant_id, key) -> Participant | None:
     if not isinstance(participant_id, int) or not isinstance(key, str):
         return None
     def check():
-        person = db.session.get(Participant, participant_id)
+        person = by_id(Participant, participant_id)
         if person is None or person.session_key_hash != secrets.session_key_hash(key):
             return None
         return person

@@ -90,15 +90,18 @@ def seating_round_id(meeting_id: int) -> int | None:
                              .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
 
 
+_IN_FORCE = (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"), Round.seating_since.is_not(None))
+             .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1).scalar_subquery())
+# Built once: building it on every event cost more than running it (bench/vote_cpu.py).
+_TABLE_OF = (sa.select(Table).join(Seat, Seat.table_id == Table.id)
+             .where(Seat.round_id == _IN_FORCE, Seat.participant_id == sa.bindparam("participant_id")))
+
+
 def table_of(participant: Participant) -> Table | None:
     """Return the participant's table in the round whose seating is in force (one query, kept for
     the rest of the transaction: services/memo.py)."""
     def look_up():
-        in_force = (sa.select(Round.id).where(Round.meeting_id == participant.meeting_id,
-                                              Round.seating_since.is_not(None))
-                    .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1).scalar_subquery())
-        return db.session.scalar(sa.select(Table).join(Seat, Seat.table_id == Table.id)
-                                 .where(Seat.round_id == in_force, Seat.participant_id == participant.id))
+        return db.session.scalar(_TABLE_OF, {"meeting_id": participant.meeting_id, "participant_id": participant.id})
 
     return memo(("table_of", participant.id), look_up)
 

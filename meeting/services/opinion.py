@@ -27,19 +27,21 @@ from collections import OrderedDict
 from dataclasses import asdict
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from meeting import offload
 from meeting.core.opinion import OpinionMap, breakdown, bridging_statements, compute_map, table_agreement, update
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Seat, Table, Vote
-from meeting.models._base import iso, utcnow
+from meeting.models._base import iso, upsert, utcnow
 from meeting.models.idea import VOTE_VALUES
 from meeting.services import meetings, staff
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
+READ_PART = 1000  # rows read between two breaths of the event loop (meeting/offload.py)
 
-# (meeting id, created_at) -> (last map, the vote cells it was computed from); per process,
+# (meeting id, created_at) -> (last map, the vote cells it was computed from); per process, read
+# and written by the greenlet holding the meeting's lock (never by the offloaded computation),
 # lost on restart. created_at keeps a recreated database's meeting 1 from reusing a stale map.
 # Both are bounded: a process that serves many meetings keeps only the most recent ones.
 CACHED_MEETINGS = 64
@@ -92,7 +94,11 @@ def meeting_votes(meeting_id: int) -> tuple[list[tuple[int, int, int]], list[Ide
                               .join(Idea, Idea.id == Vote.idea_id)
                               .where(Idea.meeting_id == meeting_id)
                               .order_by(Vote.updated_at, Vote.id))
-    return [(p, i, VALUE[v]) for p, i, v in rows], ideas
+    votes = []
+    for part in rows.partitions(READ_PART):  # tens of thousands in a big meeting: the loop breathes
+        votes += [(p, i, VALUE[v]) for p, i, v in part]
+        offload.breathe()
+    return votes, ideas
 
 
 def current_tables(meeting_id: int) -> dict[int, int]:
@@ -103,11 +109,10 @@ def current_tables(meeting_id: int) -> dict[int, int]:
     return dict(db.session.execute(sa.select(Seat.participant_id, Seat.table_id).where(Seat.round_id == rnd)).all())
 
 
-def _map(meeting: Meeting, votes: list[tuple], statements: list[int], hidden: set[int]) -> OpinionMap:
-    """Update this process's previous map of the meeting with what changed, or compute afresh."""
+def _map(previous: tuple | None, votes: list[tuple], statements: list[int], hidden: set[int]) -> tuple[OpinionMap, dict]:
+    """Update the previous (map, cells) of the meeting with what changed, or compute afresh;
+    return the new (map, cells)."""
     cells = {(p, s): v for p, s, v in votes}
-    key = (meeting.id, meeting.created_at)
-    previous = _previous.get(key)
     om = None
     if previous is not None:
         old_map, old_cells = previous
@@ -117,16 +122,38 @@ def _map(meeting: Meeting, votes: list[tuple], statements: list[int], hidden: se
             om = update(old_map, changed, excluded=hidden) if changed or hidden != old_map.state.excluded else old_map
     if om is None:
         om = compute_map(votes, statements=statements, excluded=hidden)
-    _previous[key] = (om, cells)
-    return om
+    return om, cells
 
 
 def compute(meeting_id: int) -> dict:
-    """Compute the map, per-table agreement, bridging ideas and breakdowns as plain JSON."""
+    """Compute the map, per-table agreement, bridging ideas and breakdowns as plain JSON.
+
+    What the database holds is read here, in the caller's greenlet; the arithmetic (the map,
+    agreement, bridging, breakdowns: up to a few hundred ms for a meeting of thousands) runs off
+    the event loop (meeting/offload.py), so phones' acks and broadcasts do not wait for it."""
     votes, ideas = meeting_votes(meeting_id)
+    meeting = db.session.get(Meeting, meeting_id)
+    visible = [(i.id, i.text, i.table_id) for i in ideas if not i.hidden]
     hidden = {i.id for i in ideas if i.hidden}
-    visible = [i for i in ideas if not i.hidden]
-    om = _map(db.session.get(Meeting, meeting_id), votes, [i.id for i in visible], hidden)
+    table_of = current_tables(meeting_id)
+    offload.breathe()
+    names = dict(db.session.execute(sa.select(Table.id, Table.name).where(Table.meeting_id == meeting_id)).all())
+    categories = {}
+    for part in db.session.execute(sa.select(Participant.id, Participant.categories)
+                                   .where(Participant.meeting_id == meeting_id)).partitions(READ_PART):
+        categories.update(part)
+        offload.breathe()
+    key = (meeting.id, meeting.created_at)
+    data, _previous[key] = offload.cpu(_calculate, _previous.get(key), votes, visible, hidden, table_of, names,
+                                       categories)
+    return data
+
+
+def _calculate(previous: tuple | None, votes: list[tuple], visible: list[tuple[int, str, int]], hidden: set[int],
+               table_of: dict[int, int], names: dict[int, str], categories: dict[int, dict]) -> tuple[dict, tuple]:
+    """The map's JSON and the new (map, cells) from plain data (pure: runs in a native thread
+    under gevent; the caller keeps `_previous`)."""
+    om, cells = _map(previous, votes, [i for i, _text, _table in visible], hidden)
 
     # Pseudonymous labels, new for every computation: nothing here can be joined to a nickname.
     order = list(range(1, len(om.participants) + 1))
@@ -141,8 +168,6 @@ def compute(meeting_id: int) -> dict:
     consensus = {k: [_clean(asdict(c)) for c in v] for k, v in om.consensus.items()}
 
     visible_votes = [v for v in votes if v[1] not in hidden]
-    table_of = current_tables(meeting_id)
-    names = dict(db.session.execute(sa.select(Table.id, Table.name).where(Table.meeting_id == meeting_id)).all())
     agreement = [
         {"table_id": t, "idea_id": s, "agree": ta.agree, "disagree": ta.disagree, "pass": ta.pass_,
          "seen": ta.seen, "agree_share": _num(ta.agree_share)}
@@ -158,16 +183,14 @@ def compute(meeting_id: int) -> dict:
         "groups": groups,
         "consensus": consensus,
         "k": int(om.k),
-        "statements": [{"id": i.id, "text": i.text, "table_id": i.table_id} for i in visible],
+        "statements": [{"id": i, "text": text, "table_id": table} for i, text, table in visible],
         "tables": {"names": {str(t): n for t, n in names.items()}, "agreement": agreement, "bridging": bridging},
-        "breakdown": breakdowns(meeting_id, visible_votes, visible),
-    }
+        "breakdown": breakdowns(categories, visible_votes, [i for i, _text, _table in visible]),
+    }, (om, cells)
 
 
-def breakdowns(meeting_id: int, votes: list[tuple], ideas: list[Idea]) -> list[dict]:
+def breakdowns(categories: dict[int, dict], votes: list[tuple], idea_ids: list[int]) -> list[dict]:
     """Each idea's agree/disagree/pass counts per category value, cells under 5 people hidden."""
-    categories = dict(db.session.execute(sa.select(Participant.id, Participant.categories)
-                                         .where(Participant.meeting_id == meeting_id)).all())
     keys = sorted({k for cats in categories.values() if isinstance(cats, dict) for k in cats})
     names = {1: "agree", -1: "disagree", 0: "pass"}
     answers: dict[int, dict] = {}
@@ -176,14 +199,14 @@ def breakdowns(meeting_id: int, votes: list[tuple], ideas: list[Idea]) -> list[d
     out = []
     for key in keys:
         of = {p: cats.get(key) for p, cats in categories.items() if isinstance(cats, dict) and cats.get(key) is not None}
-        for idea in ideas:
-            given = answers.get(idea.id)
+        for idea_id in idea_ids:
+            given = answers.get(idea_id)
             if not given:
                 continue
             b = breakdown(given, of, columns=list(VOTE_VALUES))
             if not b.rows:
                 continue
-            out.append({"category": key, "idea_id": idea.id, "rows": [str(r) for r in b.rows], "columns": b.columns,
+            out.append({"category": key, "idea_id": idea_id, "rows": [str(r) for r in b.rows], "columns": b.columns,
                         "cells": b.cells, "row_totals": b.row_totals, "column_totals": b.column_totals,
                         "total": b.total})
     return out
@@ -196,11 +219,8 @@ def recompute(meeting_id: int) -> OpinionMapSnapshot:
         vote_count = db.session.scalar(sa.select(sa.func.count()).select_from(Vote).join(Idea, Idea.id == Vote.idea_id)
                                        .where(Idea.meeting_id == meeting_id))
         now = utcnow()
-        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(OpinionMapSnapshot).values(meeting_id=meeting_id, computed_at=now, vote_count=vote_count, data=data)
-        stmt = stmt.on_conflict_do_update(index_elements=["meeting_id"], set_={
-            "computed_at": stmt.excluded.computed_at, "vote_count": stmt.excluded.vote_count, "data": stmt.excluded.data})
-        db.session.execute(stmt)
+        row = dict(meeting_id=meeting_id, computed_at=now, vote_count=vote_count, data=data)
+        db.session.execute(upsert(OpinionMapSnapshot, row, ("meeting_id",), ("computed_at", "vote_count", "data")), row)
         db.session.expire_all()
         return db.session.scalar(sa.select(OpinionMapSnapshot).where(OpinionMapSnapshot.meeting_id == meeting_id))
 

@@ -33,9 +33,10 @@ def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Cha
         db.session.rollback()
         ack, changes, once = err.as_ack(), Changes(), {}
     try:
-        # A Core insert: no unit of work to flush for a row nobody reads back in this transaction.
-        db.session.execute(sa.insert(OpLog.__table__).values(actor=actor, op_id=op_id, meeting_id=meeting_id,
-                                                              response=ack, created_at=utcnow()))
+        # On the session's connection: a Core statement through Session.execute pays for the
+        # ORM's execution machinery (autoflush, ORM compile state) it does not use.
+        db.session.connection().execute(_LOG, {"actor": actor, "op_id": op_id, "meeting_id": meeting_id,
+                                               "response": ack, "created_at": utcnow()})
         db.session.commit()
     except IntegrityError:
         # The same op_id raced in from another connection; its answer stands.
@@ -48,8 +49,12 @@ def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Cha
     return ({**ack, **once} if once else ack), changes
 
 
+_STORED = sa.select(OpLog.response).where(OpLog.actor == sa.bindparam("actor"), OpLog.op_id == sa.bindparam("op_id"))
+_LOG = sa.insert(OpLog.__table__)  # Core: no unit of work to flush for a row nobody reads back
+
+
 def _stored(actor: str, op_id: str) -> dict | None:
-    return db.session.scalar(sa.select(OpLog.response).where(OpLog.actor == actor, OpLog.op_id == op_id))
+    return db.session.connection().execute(_STORED, {"actor": actor, "op_id": op_id}).scalar()
 
 
 def purge(meeting_id: int) -> int:

@@ -12,13 +12,12 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from meeting.core import tally as core
 from meeting.core.opinion.breakdown import breakdown
 from meeting.extensions import db
 from meeting.models import Ballot, Meeting, Participant, Poll, Table
-from meeting.models._base import iso, utcnow
+from meeting.models._base import iso, upsert, utcnow
 from meeting.models.poll import POLL_KINDS, POLL_VISIBILITY
 from meeting.services import audit, meetings, staff, validate
 from meeting.services.errors import ServiceError
@@ -396,7 +395,7 @@ def _short(value):
 
 
 def cast_ballot(person: Participant, poll_id, ballot) -> tuple[dict, Changes]:
-    """Store the participant's ballot (the last one counts) and give them a receipt."""
+    """Store the participant's ballot (the last one counts); in a secret poll, give them a receipt."""
     poll = db.session.get(Poll, poll_id) if validate.is_id(poll_id) else None
     if poll is None or not _in_scope(person, poll):
         raise ServiceError("not_found")
@@ -425,18 +424,16 @@ def cast_ballot(person: Participant, poll_id, ballot) -> tuple[dict, Changes]:
             params["value"] = _short(params["value"])
         raise ServiceError(err.code, **params) from None
     data = _normalized(poll.kind, ballot)
-    receipt = secrets.token_urlsafe(18)
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Ballot).values(poll_id=poll.id, participant_id=person.id, data=data,
-                                 receipt=_receipt_hash(receipt), updated_at=now)
-    stmt = stmt.on_conflict_do_update(index_elements=["poll_id", "participant_id"],
-                                      set_={"data": stmt.excluded.data, "receipt": stmt.excluded.receipt,
-                                            "updated_at": stmt.excluded.updated_at})
-    db.session.execute(stmt)
-    result = {"poll_id": poll.id, "receipt_issued": True,
-              "_once": {"receipt": receipt, "ballot": data} if poll.secret else {"receipt": receipt}}
-    if not poll.secret:
-        result["ballot"] = data
+    # A receipt serves only where the ballot is later cut from its voter (secret polls): an ordinary
+    # poll's voter sees their own ballot on the phone, so it gets (and the database keeps) none.
+    receipt = secrets.token_urlsafe(18) if poll.secret else None
+    row = dict(poll_id=poll.id, participant_id=person.id, data=data,
+               receipt=_receipt_hash(receipt) if receipt else None, updated_at=now)
+    db.session.execute(upsert(Ballot, row, ("poll_id", "participant_id"), ("data", "receipt", "updated_at")), row)
+    if poll.secret:  # the code and the choice reach the voter once, never the op log
+        result = {"poll_id": poll.id, "receipt_issued": True, "_once": {"receipt": receipt, "ballot": data}}
+    else:
+        result = {"poll_id": poll.id, "ballot": data}
     return result, Changes(dirty={Dirty("poll", poll.meeting_id, poll.id)})
 
 
@@ -460,13 +457,26 @@ def _normalized(kind: str, ballot: dict) -> dict:
     return {key: value}
 
 
-def check_receipt(meeting_id: int, receipt) -> tuple[dict, Changes]:
-    """Find the ballot a receipt belongs to: proof that it is stored and counted."""
+def check_receipt(person: Participant, receipt, poll_id=None) -> tuple[dict, Changes]:
+    """Find the ballot a receipt belongs to: proof that it is stored and counted.
+
+    With `poll_id`, only that poll's ballots; a poll that is not secret gives no receipts, and says so.
+    """
+    poll = None
+    if poll_id is not None:
+        poll = db.session.get(Poll, poll_id) if validate.is_id(poll_id) else None
+        if poll is None or not _in_scope(person, poll):
+            raise ServiceError("not_found")
+        if not poll.secret:
+            raise ServiceError("receipt_not_issued")
     if not isinstance(receipt, str) or not 8 <= len(receipt) <= 100:
         raise ServiceError("receipt_unknown")
-    row = db.session.execute(sa.select(Ballot, Poll).join(Poll, Poll.id == Ballot.poll_id)
-                             .where(Ballot.receipt == _receipt_hash(receipt.strip()))).first()
-    if row is None or row.Poll.meeting_id != meeting_id:
+    query = sa.select(Ballot, Poll).join(Poll, Poll.id == Ballot.poll_id).where(
+        Ballot.receipt == _receipt_hash(receipt.strip()))
+    if poll is not None:
+        query = query.where(Ballot.poll_id == poll.id)
+    row = db.session.execute(query).first()
+    if row is None or row.Poll.meeting_id != person.meeting_id:
         raise ServiceError("receipt_unknown")
     return {"poll_id": row.Poll.id, "question": row.Poll.question, "ballot": row.Ballot.data,
             "state": row.Poll.state, "counted": True}, Changes()

@@ -1,18 +1,37 @@
-"""Who is connected right now, shared through the database so every worker sees it."""
+"""Who is connected right now, shared through the database so every worker sees it.
+
+A connection's row is written (and committed) by its own connect, move or disconnect; the
+control room's `presence` counts are a coalesced tally (meeting/broadcast.py), like the votes':
+the tables whose count changed are marked, and once per interval one publisher counts them all
+in one query and numbers the events under the meeting's lock. Two hundred phones connecting at
+once then cost staff a few messages, not two hundred, and the newest counts always carry the
+highest seq, whichever worker's phones connected.
+"""
 
 import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Connection, Participant
 from meeting.models._base import now
-from meeting.services.events import Changes, Event, staff_stream, stamp
+from meeting.services.events import Changes, Dirty, Event, hold_meeting, publish, register_tally_publisher, staff_stream
 
 
-def _presence_event(meeting_id: int, table_id: int | None) -> Event:
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(Connection).where(
-        Connection.meeting_id == meeting_id, Connection.table_id == table_id,
-        Connection.participant_id.is_not(None))) if table_id else 0
-    return Event(staff_stream(meeting_id), "presence", {"table_id": table_id, "connected": count})
+def publish_presence(meeting_id: int, table_ids: set[int]) -> list[Event]:
+    """Stamp and commit the connected-phone counts of these tables; return them for broadcasting."""
+    hold_meeting(meeting_id)  # count under the lock: the newest counts get the highest seq
+    counts = dict(db.session.execute(
+        sa.select(Connection.table_id, sa.func.count()).where(
+            Connection.meeting_id == meeting_id, Connection.table_id.in_(sorted(table_ids)),
+            Connection.participant_id.is_not(None)).group_by(Connection.table_id)).all())
+    return publish(meeting_id, [Event(staff_stream(meeting_id), "presence", {"table_id": t, "connected": counts.get(t, 0)})
+                                for t in sorted(table_ids)])
+
+
+register_tally_publisher("presence", publish_presence)
+
+
+def _changed(meeting_id: int, *table_ids: int | None) -> Changes:
+    return Changes(dirty={Dirty("presence", meeting_id, t) for t in table_ids if t})
 
 
 def _seen(participant_id: int | None) -> None:
@@ -25,7 +44,8 @@ def connected(sid: str, meeting_id: int, *, participant_id=None, table_id=None, 
     db.session.merge(Connection(sid=sid, meeting_id=meeting_id, participant_id=participant_id,
                                 table_id=table_id, staff_id=staff_id))
     _seen(participant_id)
-    return _commit_presence(meeting_id, table_id if participant_id else None)
+    db.session.commit()
+    return _changed(meeting_id, table_id if participant_id else None)
 
 
 def disconnected(sid: str) -> Changes:
@@ -35,7 +55,8 @@ def disconnected(sid: str) -> Changes:
     meeting_id, table_id, is_participant = conn.meeting_id, conn.table_id, conn.participant_id is not None
     _seen(conn.participant_id)
     db.session.delete(conn)
-    return _commit_presence(meeting_id, table_id if is_participant else None)
+    db.session.commit()
+    return _changed(meeting_id, table_id if is_participant else None)
 
 
 def moved(sid: str, table_id: int | None) -> Changes:
@@ -43,21 +64,10 @@ def moved(sid: str, table_id: int | None) -> Changes:
     conn = db.session.get(Connection, sid)
     if conn is None:
         return Changes()
-    old = conn.table_id
+    old, meeting_id = conn.table_id, conn.meeting_id
     conn.table_id = table_id
-    db.session.flush()
-    events = [_presence_event(conn.meeting_id, t) for t in (old, table_id) if t]
-    stamp(conn.meeting_id, events)
     db.session.commit()
-    return Changes(events=events)
-
-
-def _commit_presence(meeting_id: int, table_id: int | None) -> Changes:
-    db.session.flush()
-    events = [_presence_event(meeting_id, table_id)] if table_id else []
-    stamp(meeting_id, events)
-    db.session.commit()
-    return Changes(events=events)
+    return _changed(meeting_id, old, table_id)
 
 
 def clear_all() -> None:

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from meeting.broadcast import dispatch
 from meeting.extensions import db, limiter
-from meeting.i18n import CHOICES, current_choice, safe_next, use_meeting
+from meeting.i18n import choose, current_choice, safe_next, use_meeting
 from meeting.models import Invitation, Meeting
 from meeting.models._base import now
 from meeting.services import invitations, meetings, openings, seating
@@ -149,8 +149,7 @@ def table():
 def language(lang: str | None = None):
     """Switch the page language and come back to the same page (a same-origin `next` path only)."""
     lang = lang or request.form.get("lang")
-    if lang in CHOICES:
-        session["lang"] = lang
+    choose(lang)
     back = safe_next(request.form.get("next"))
     if back is None:
         back = url_for("join.table") if current_participant() else url_for("join.index")

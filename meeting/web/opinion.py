@@ -14,6 +14,9 @@ MARGIN = 28
 LETTERS = "ABCDEFGHIJ"
 SHAPES = ("circle", "square", "triangle", "diamond", "cross")
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#6A3D9A")  # Okabe-Ito-like, tell apart in grey too
+# The same hues darkened for the group labels on the map: text needs 4.5:1 on white (WCAG 1.4.3), the
+# dots and legend marks only 3:1 (1.4.11), which COLOURS meet.
+INKS = ("#0072B2", "#A04000", "#00704F", "#9B4D7C", "#6A3D9A")
 
 
 def _shape_points(shape: str, x: float, y: float, r: float = 6.0) -> str:
@@ -53,6 +56,7 @@ def map_view(data: dict) -> dict:
         letter, shape, colour, idx = style[g["id"]]
         gx, gy = to_svg(*(g["center"] if None not in g["center"] else (0.0, 0.0)))
         groups.append({"id": g["id"], "letter": letter, "shape": shape, "colour": colour, "index": idx,
+                       "ink": INKS[n % len(INKS)],
                        "legend_points": _shape_points(shape, 10, 10, 6) if shape not in ("circle", "square") else "",
                        "size": g["size"], "x": gx, "y": gy,
                        "repness": [{"idea_id": r["statement"], "text": texts.get(r["statement"], ""),

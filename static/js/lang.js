@@ -38,9 +38,28 @@
     });
   }
 
+  // The "reconnecting" page (static/js/sw.js) stands in for the page the visitor asked for: switching
+  // there comes back to that page (its address), not to the offline page itself.
+  function comeBackHere() {
+    if (!document.querySelector('meta[name="offline"]')) return;
+    // Opened as itself, it drops ?catalog= (which would outweigh the choice just made).
+    var page = location.pathname === '/offline' ? '/offline' : location.pathname + location.search;
+    Array.prototype.forEach.call(document.querySelectorAll('form.lang'), function (form) {
+      var next = form.querySelector('input[name="next"]');
+      if (!next) {
+        next = document.createElement('input');
+        next.type = 'hidden';
+        next.name = 'next';
+        form.appendChild(next);
+      }
+      next.value = page;
+    });
+  }
+
   document.addEventListener('submit', function (event) {
     if (event.target.matches && event.target.matches('form.lang')) stash(event.target);
   }, true);
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', restore);
-  else restore();
+  function start() { comeBackHere(); restore(); }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
 })();

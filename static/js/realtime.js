@@ -33,6 +33,8 @@
       this.onStatus = options.onStatus || function () {};
       this.last = null;        // stream name -> last applied seq; null until the first snapshot
       this.buffer = null;      // events that arrive while a snapshot is on its way
+      this.early = new Map();  // "stream prev" -> an event that arrived before the one it follows
+      this.earlyTimer = null;
       this.pending = new Map(); // op_id -> unacknowledged operation, resent after a reconnect
       this.socket = io({ auth: options.auth || {}, reconnectionDelayMax: 4000 });
       this.socket.on('connect', () => { this.onStatus(true); this.resync(); this.resend(); });
@@ -55,20 +57,37 @@
       }
       const last = this.last[message.stream] || 0;
       if (message.seq <= last) return;             // already in the snapshot
-      if (message.prev !== last) {                  // a gap: something was missed
-        this.resync();
-        this.buffer.push([name, message]);
+      if (message.prev !== last) {                  // ahead of its stream
+        this.hold(name, message);
         return;
       }
       this.last[message.stream] = message.seq;
       // A new seat means another table's room and ideas: start again from a snapshot.
       if (name === 'seating_changed') { this.resync(); return; }
       this.onEvent(name, message);
+      const key = message.stream + ' ' + message.seq;
+      const next = this.early.get(key);
+      if (next) {
+        this.early.delete(key);
+        this.receive(next[0], next[1]);
+      }
+    }
+
+    // An event ahead of its stream overtook the one before it on the way (two server processes
+    // send through Redis), or that one was lost: wait a second for it, then take a snapshot.
+    hold(name, message) {
+      this.early.set(message.stream + ' ' + message.prev, [name, message]);
+      if (this.earlyTimer !== null) return;
+      this.earlyTimer = setTimeout(() => {
+        this.earlyTimer = null;
+        if (this.early.size) this.resync();
+      }, 1000);
     }
 
     resync() {
       if (this.buffer !== null) return;
-      this.buffer = [];
+      this.buffer = Array.from(this.early.values()); // replayed after the snapshot, like the rest
+      this.early.clear();
       this.socket.timeout(10000).emit('snapshot', { op_id: uuid() }, (err, ack) => {
         const buffered = this.buffer || [];
         this.buffer = null;

@@ -29,9 +29,11 @@
   }
 
   /* {note, rows: [{id, label, place, tied, words, share}]}: `place` is '' where order means nothing
-     (agree, scales); a place is 1 + the number of rows strictly ahead (1, 1, 3). */
+     (agree, scales, and any poll before its first ballot: three options "tied first" with no vote
+     cast would tell a resident something false); a place is 1 + the number of rows strictly
+     ahead (1, 1, 3). */
   function lines(res, t) {
-    const placed = PLACED.includes(res.kind);
+    const placed = PLACED.includes(res.kind) && (res.ballots || 0) > 0;
     const rows = (res.rows || []).slice();
     // A ranking's place is its tier (Schulze, ties never broken); its points only order a tier.
     const ahead = (a, b) => (res.kind === 'ranking' ? (a.rank || 0) - (b.rank || 0) : (b.value || 0) - (a.value || 0));

@@ -7,8 +7,20 @@
   const status = document.getElementById('help-status');
   const callButton = document.getElementById('help-call');
   const cancelButton = document.getElementById('help-cancel');
+  const dock = document.getElementById('help-dock');
   let rt = null;
   let current = null;
+
+  // The room the page keeps free at its end (static/css/phone-help.css): the dock's top to the
+  // bottom of the screen, measured again whenever the dock or the screen changes size.
+  function keepRoom() {
+    const r = dock.getBoundingClientRect();
+    const space = dock.hidden || !r.height ? 0 : Math.ceil(window.innerHeight - r.top);
+    document.documentElement.style.setProperty('--help-dock-space', space + 'px');
+  }
+  if ('ResizeObserver' in window) new ResizeObserver(keepRoom).observe(dock);
+  window.addEventListener('resize', keepRoom);
+  keepRoom();
 
   function show(help) {
     current = help;
@@ -22,6 +34,7 @@
     callButton.hidden = open;
     callButton.disabled = false;
     cancelButton.hidden = !open;
+    keepRoom();
   }
 
   callButton.addEventListener('click', () => {
