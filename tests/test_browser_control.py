@@ -1,10 +1,12 @@
 """The control room in a real browser at 1280×800: 20 tables at a glance, a table's detail, and
 half-typed text that survives live updates."""
 
+import time
+
 import pytest
 
 from tests.browser import chromium, join, phone, staff_page
-from tests.live import LiveServer, Phone, join_over_http
+from tests.live import LiveServer, Phone, close_all, join_over_http, staff_login
 from tests.test_browser_agenda import keep
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -205,3 +207,32 @@ def test_merging_two_ideas_and_approving_a_waiting_one_in_the_control_room(serve
         item.wait_for(state="detached", timeout=5000)
         resident.locator(".notice-approved").wait_for(timeout=5000)
         assert resident.locator("li.idea", has_text="児童館").locator(".pending-note").count() == 0
+
+
+def test_a_panel_whose_script_loads_late_still_gets_the_first_snapshot(server):
+    # On a slow hall network the plenary module's script can arrive after the socket has connected;
+    # its panel must still show what the snapshot holds, not stay empty until the next change.
+    demo = server.demo(participants=1, tables=1)
+    facilitator = demo["facilitator"]
+    resident = Phone(server, join_over_http(demo["participants"][0]["join_url"], "さくら"))
+    staff = Phone(server, staff_login(server, facilitator["email"], facilitator["password"]),
+                  auth={"meeting_id": demo["meeting_id"]})
+    try:
+        idea = resident.call("post_idea", {"text": "駅前にベンチを置いてほしい"})["idea"]
+        assert staff.call("plenary_mark", {"idea_id": idea["id"], "plenary": True})["ok"]
+        with chromium() as browser:
+            # (the service worker would serve the script itself, out of the route's reach)
+            control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"],
+                                 service_workers="block")
+            control.set_viewport_size(LAPTOP)
+
+            def slow(route):
+                time.sleep(3)  # a slow download, long enough for a socket on loopback to connect first
+                route.continue_()
+
+            control.route("**/js/control-plenary.js*", slow)
+            control.goto(facilitator["control_url"])
+            control.locator("#tables .tile").first.wait_for()
+            control.locator(f"#plenary-ideas li[data-idea-id='{idea['id']}']").wait_for(state="attached", timeout=15000)
+    finally:
+        close_all([resident, staff])

@@ -23,6 +23,7 @@ window.io = () => {
     onAny(fn) { socket.any = fn; },
     timeout() { return { emit: (name, payload, cb) => window.sent.push({ name, payload, cb }) }; },
     emit() {},
+    connect() {},
     fire(name) { handlers[name](); },
   };
   window.socket = socket;

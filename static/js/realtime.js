@@ -36,7 +36,9 @@
       this.early = new Map();  // "stream prev" -> an event that arrived before the one it follows
       this.earlyTimer = null;
       this.pending = new Map(); // op_id -> unacknowledged operation, resent after a reconnect
-      this.socket = io({ auth: options.auth || {}, reconnectionDelayMax: 4000 });
+      // Connected once the page's scripts have all run: a page's later modules (the control room's
+      // panels, the phone's video) register for the first snapshot, which must not come before them.
+      this.socket = io({ auth: options.auth || {}, reconnectionDelayMax: 4000, autoConnect: false });
       this.socket.on('connect', () => { this.onStatus(true); this.resync(); this.resend(); });
       this.socket.on('disconnect', () => this.onStatus(false));
       this.socket.on('connect_error', (err) => {
@@ -47,6 +49,9 @@
       // The server's message queue came back after an outage: broadcasts may have been lost.
       this.socket.on('resync', () => this.resync());
       this.socket.onAny((name, message) => this.receive(name, message));
+      if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', () => this.socket.connect(), { once: true });
+      } else this.socket.connect();
     }
 
     receive(name, message) {
