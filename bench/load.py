@@ -947,9 +947,13 @@ def run_step(server: Server, clients: Clients, args, rate: float, step: int) -> 
         driven = clients.all("drive", per=lambda n: (per_process[n], ideas_per[n], args.seconds, start_at, step))
     took = time.monotonic() - start_at
     cpu = server.cpu() - cpu0
-    time.sleep(args.interval + 0.3)  # the last tallies reach the phones
-    parts = clients.all("measure", step)
-    merged = merge(parts)
+    # The last tallies reach the phones: wait for them (bounded), so that what is still missing then is lost.
+    deadline = time.monotonic() + args.interval + 15
+    while True:
+        merged = merge(clients.all("measure", step))
+        if merged["undelivered"] == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     acked = len(merged["ack_ms"])
     return {"rate": rate, "seconds": took, "votes_sent": merged["votes"], "votes_per_s": acked / args.seconds,
             "skipped": sum(d["skipped"] for d in driven), "unanswered": merged["unanswered"],

@@ -196,12 +196,12 @@ class LiveServer:
         self.process = subprocess.Popen([sys.executable, "-m", "meeting.serve", "--port", str(self.port)],
                                         cwd=PROJECT, env=self.env, stdout=self.log.open("ab"),
                                         stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                requests.get(self.url + "/login", timeout=1)
+                requests.get(self.url + "/login", timeout=5)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if self.process.poll() is not None:
                     raise RuntimeError("server exited:\n" + self.log.read_text()[-3000:])
                 time.sleep(0.1)
@@ -283,7 +283,7 @@ class Phone:
     def named(self, name: str) -> list[dict]:
         return [data for n, data in self.received if n == name]
 
-    def wait_for(self, predicate, timeout: float = 5.0) -> bool:
+    def wait_for(self, predicate, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -483,7 +483,7 @@ class ReliablePhone:
         self.client.on("disconnect", lambda *_: self._lost())
         self.client.on("resync", lambda *_: self._notice())
         self.client.on("*", self._broadcast)
-        self._connect(deadline=time.monotonic() + 30)  # the first connect too may meet a restarting server
+        self._connect(deadline=time.monotonic() + 90)  # the first connect too may meet a restarting (or stopped) server
 
     def _connect(self, deadline: float | None = None):
         delay = 0.3

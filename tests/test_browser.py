@@ -34,14 +34,14 @@ def test_two_phones_post_and_vote_live(server, tmp_path):
         a.get_by_label("あなたの意見").fill("駅前にベンチを置いてほしい")
         a.get_by_role("button", name="意見を送る").click()
         card_b = idea_card(b, "駅前にベンチを置いてほしい")
-        card_b.wait_for(timeout=5000)
+        card_b.wait_for(timeout=20000)
 
         card_b.get_by_role("button", name="賛成").click()
         agree_b = card_b.locator("button.vote-agree")
         card_a = idea_card(a, "駅前にベンチを置いてほしい")
         agree_a = card_a.locator("button.vote-agree")
         for button in (agree_a, agree_b):
-            button.locator(".n").filter(has_text="1").wait_for(timeout=5000)
+            button.locator(".n").filter(has_text="1").wait_for(timeout=20000)
         assert agree_b.get_attribute("aria-pressed") == "true"
         assert agree_a.get_attribute("aria-pressed") == "false"
 
@@ -60,7 +60,7 @@ def test_dropped_connection_shows_reconnecting_and_loses_nothing(server):
         join(b, second["join_url"], "もみじ")
         a.get_by_label("あなたの意見").fill("最初の意見")
         a.get_by_role("button", name="意見を送る").click()
-        idea_card(b, "最初の意見").wait_for(timeout=5000)
+        idea_card(b, "最初の意見").wait_for(timeout=20000)
 
         # The server goes away: both phones say so.
         server.process.send_signal(signal.SIGKILL)
@@ -89,12 +89,12 @@ def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
         join(resident, demo["participants"][0]["join_url"], "さくら")
         resident.get_by_label("あなたの意見").fill("となりの家の田中さんがうるさい")
         resident.get_by_role("button", name="意見を送る").click()
-        idea_card(resident, "田中さん").wait_for(timeout=5000)
+        idea_card(resident, "田中さん").wait_for(timeout=20000)
 
         control = staff_page(browser, facilitator["login_url"], facilitator["email"], facilitator["password"])
         control.goto(facilitator["control_url"])
         tile = control.locator(".control-table").first
-        tile.locator(".connected").filter(has_text="1").wait_for(timeout=5000)  # the resident's phone
+        tile.locator(".connected").filter(has_text="1").wait_for(timeout=20000)  # the resident's phone
         tile.click()  # the tile opens the table's detail, with its ideas
         table = control.locator("#table-detail")
         card = table.locator("li.idea", has_text="田中さん")
@@ -102,17 +102,17 @@ def test_facilitator_hides_an_idea_and_announces_from_the_control_room(server):
         card.get_by_label("非表示にする理由").fill("個人名が含まれるため")
         card.get_by_role("button", name="確定").click()
 
-        resident.locator("li.idea", has_text="田中さん").wait_for(state="detached", timeout=5000)
-        table.locator("li.idea.is-hidden", has_text="個人名が含まれるため").wait_for(timeout=5000)
+        resident.locator("li.idea", has_text="田中さん").wait_for(state="detached", timeout=20000)
+        table.locator("li.idea.is-hidden", has_text="個人名が含まれるため").wait_for(timeout=20000)
 
         control.locator("#announce-panel summary").click()
         control.get_by_label("全員の端末へのお知らせ").fill("10分後に休憩します")
         control.get_by_role("button", name="送信").click()
         banner = resident.locator("#announcement")
-        banner.filter(has_text="10分後に休憩します").wait_for(timeout=5000)
-        banner.locator("time").filter(has_text="のお知らせ").wait_for(timeout=5000)  # with its time
+        banner.filter(has_text="10分後に休憩します").wait_for(timeout=20000)
+        banner.locator("time").filter(has_text="のお知らせ").wait_for(timeout=20000)  # with its time
         control.locator(".announcement-row", has_text="10分後に休憩します").get_by_role("button", name="消す").click()
-        banner.wait_for(state="hidden", timeout=5000)
+        banner.wait_for(state="hidden", timeout=20000)
 
 
 def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):
@@ -133,13 +133,13 @@ def test_facilitator_runs_a_plenary_poll_from_the_control_room(server):
         poll = resident.locator(".poll", has_text="次回の会場はどこがよいですか")
         poll.get_by_role("button", name="図書館").click()
         poll.get_by_role("button", name="回答を送る").click()
-        poll.get_by_text("回答を受け付けました").wait_for(timeout=5000)
+        poll.get_by_text("回答を受け付けました").wait_for(timeout=20000)
 
         # The control room's result table counts the answer, in text (not only a bar).
         row = control.locator(".results-table tr", has_text="図書館")
-        row.filter(has_text="1").wait_for(timeout=5000)
+        row.filter(has_text="1").wait_for(timeout=20000)
         control.get_by_role("button", name="投票を締め切る").click()
-        poll.get_by_text("締め切り").first.wait_for(timeout=5000)
+        poll.get_by_text("締め切り").first.wait_for(timeout=20000)
 
 
 def test_map_page_redraws_itself_after_votes(tmp_path):

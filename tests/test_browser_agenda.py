@@ -63,14 +63,14 @@ def test_countdown_move_screen_tablecloth_and_tap_to_move(server, tmp_path):
 
         c.get_by_label("あなたの意見").fill("遊具の近くにベンチがほしい")
         c.get_by_role("button", name="意見を送る").click()
-        c.locator("li.idea", has_text="遊具の近くにベンチがほしい").wait_for(timeout=5000)
+        c.locator("li.idea", has_text="遊具の近くにベンチがほしい").wait_for(timeout=20000)
 
         # The round ends; the facilitator previews the World Café rotation, then applies it.
         control.get_by_role("button", name="いま終える").click()
-        a.locator("#clock").filter(has_text="時間になりました").wait_for(timeout=5000)
+        a.locator("#clock").filter(has_text="時間になりました").wait_for(timeout=20000)
         control.locator("#seating-panel summary").click()
         control.get_by_role("button", name="ワールドカフェの席替え").click()
-        control.locator("#seating-plan h3").filter(has_text="ワールドカフェの席替えの案").wait_for(timeout=5000)
+        control.locator("#seating-plan h3").filter(has_text="ワールドカフェの席替えの案").wait_for(timeout=20000)
         keep(control, tmp_path, "control-seating-preview.png", full_page=True)
         control.get_by_role("button", name="この席決めにする").click()
 
@@ -83,10 +83,10 @@ def test_countdown_move_screen_tablecloth_and_tap_to_move(server, tmp_path):
         move.wait_for(state="hidden")
         assert a.locator("#table-name").inner_text() == f"テーブル {two}"
         earlier = a.locator("li.idea", has_text="遊具の近くにベンチがほしい")
-        earlier.wait_for(timeout=5000)
+        earlier.wait_for(timeout=20000)
         assert earlier.locator(".round-tag").inner_text() == "第1ラウンドから"
         earlier.get_by_role("button", name="賛成").click()
-        earlier.locator("button.vote-agree .n").filter(has_text="1").wait_for(timeout=5000)
+        earlier.locator("button.vote-agree .n").filter(has_text="1").wait_for(timeout=20000)
         keep(a, tmp_path, "phone-tablecloth.png", full_page=True)
 
         # The facilitator taps the resident, then the table: the phone follows at once.

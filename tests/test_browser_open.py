@@ -27,7 +27,7 @@ def test_share_link_join_by_code_and_the_table_video_room(server, tmp_path):
         organizer.get_by_label("定員（空なら制限なし。超えると順番待ち）").fill("50")
         organizer.get_by_label("参加するときに答えてもらう質問", exact=False).fill("年代: 10〜30代, 40〜60代, 70代以上")
         organizer.get_by_role("button", name="保存して公開する").click()
-        organizer.locator(".open-code").wait_for(timeout=5000)
+        organizer.locator(".open-code").wait_for(timeout=20000)
         code = organizer.locator(".open-code").inner_text()
         share = urlsplit(organizer.locator("#share-line").get_attribute("href"))
         query = parse_qs(share.query)
@@ -58,12 +58,12 @@ def test_share_link_join_by_code_and_the_table_video_room(server, tmp_path):
         control.get_by_label("このテーブルのビデオ会議のリンク").fill(room)
         control.locator("#video-form").get_by_role("button", name="保存").click()
         button = invited.get_by_role("link", name="テーブルのビデオ会議に入る")
-        button.wait_for(timeout=5000)
+        button.wait_for(timeout=20000)
         with invited.context.expect_page() as opened:
             button.click()
         call = opened.value
         call.wait_for_url(room, timeout=10000)
-        assert resident.get_by_role("link", name="テーブルのビデオ会議に入る").is_visible()
+        resident.get_by_role("link", name="テーブルのビデオ会議に入る").wait_for(state="visible", timeout=20000)
 
 
 def test_free_text_answers_grouped_in_the_control_room(server, tmp_path):
@@ -90,20 +90,20 @@ def test_free_text_answers_grouped_in_the_control_room(server, tmp_path):
             resident.keyboard.type("です")
             assert area.input_value() == "保育園が足りないので増やしてほしいです"
             card.locator("button.send").click()
-            card.locator(".accepted").wait_for(timeout=5000)
+            card.locator(".accepted").wait_for(timeout=20000)
 
             control = staff_page(browser, demo["facilitator"]["login_url"], demo["facilitator"]["email"],
                                  demo["facilitator"]["password"])
             control.goto(demo["facilitator"]["control_url"])
             control.locator("#polls-panel summary").click()
             results = control.locator(f'.poll[data-poll-id="{poll["id"]}"] .themes')
-            results.locator(".typical li", has_text="保育園が足りないので増やしてほしいです").wait_for(timeout=5000)
+            results.locator(".typical li", has_text="保育園が足りないので増やしてほしいです").wait_for(timeout=20000)
             assert results.locator(".theme").count() >= 2
             assert "トイレ" in results.inner_text()
             row = results.locator(".typical li", has_text="公園のトイレをきれいに")
             row.get_by_role("button", name="意見にする").click()
-            row.get_by_role("button", name="意見にしました").wait_for(timeout=5000)
+            row.get_by_role("button", name="意見にしました").wait_for(timeout=20000)
             # The promoted answer is an idea at the table: the resident's phone lists it.
-            resident.locator("li.idea", has_text="公園のトイレをきれいにしてほしい").wait_for(timeout=5000)
+            resident.locator("li.idea", has_text="公園のトイレをきれいにしてほしい").wait_for(timeout=20000)
     finally:
         close_all(others + [staff])

@@ -213,7 +213,7 @@ def test_focus_and_typed_text_survive_live_updates_and_are_announced(server):
             page.evaluate("window.kept = document.activeElement")
             for i, voter in enumerate(others):
                 assert voter.call("vote", {"idea_id": idea["id"], "value": "agree"})["ok"]
-                agree.locator(".n").filter(has_text=str(i + 1)).wait_for(timeout=5000)  # a tally arrived
+                agree.locator(".n").filter(has_text=str(i + 1)).wait_for(timeout=20000)  # a tally arrived
             assert page.evaluate("document.activeElement === window.kept"), "focus left the vote button"
             assert page.input_value("#idea-text") == "書きかけの意見"
 
@@ -239,7 +239,7 @@ def test_focus_and_typed_text_survive_live_updates_and_are_announced(server):
             page.evaluate("window.kept = document.activeElement")
             for voter, choice in zip(others, ("o1", "o2", "o3")):
                 assert voter.call("cast_ballot", {"poll_id": poll["id"], "ballot": {"option": choice}})["ok"]
-            page.locator(f'.poll[data-poll-id="{poll["id"]}"] .bar-value', has_text="3人中1人").first.wait_for(timeout=5000)
+            page.locator(f'.poll[data-poll-id="{poll["id"]}"] .bar-value', has_text="3人中1人").first.wait_for(timeout=20000)
             assert page.evaluate("document.activeElement === window.kept"), "focus left the ballot option"
             assert option.get_attribute("aria-pressed") == "true"  # the unsent choice is kept too
             page.locator(f'.poll[data-poll-id="{poll["id"]}"] button.send').click()
@@ -317,7 +317,7 @@ def test_keyboard_only_join_post_vote_and_every_poll_kind(server):
                         page.keyboard.press("Enter")
                 tab_to(page, f"{sel} button.send")
                 page.keyboard.press("Enter")
-                page.locator(f"{sel} .accepted").wait_for(timeout=5000)
+                page.locator(f"{sel} .accepted").wait_for(timeout=20000)
                 counted = next(x for x in staff.call("snapshot", {})["snapshot"]["polls"] if x["id"] == poll["id"])
                 assert counted["results"]["ballots"] == 1, spec["kind"]
                 assert staff.call("close_poll", {"poll_id": poll["id"]})["ok"]

@@ -80,7 +80,7 @@ def test_a_broadcast_whose_predecessor_never_comes_brings_a_snapshot(page):
     page.evaluate(ANSWER_SNAPSHOT, 5)
     page.evaluate(DELIVER, [[8, 7]])  # 6 and 7 lost
     assert page.evaluate("applied") == []
-    page.wait_for_function("sent.filter((s) => s.name === 'snapshot').length === 2", timeout=5000)
+    page.wait_for_function("sent.filter((s) => s.name === 'snapshot').length === 2", timeout=20000)
     page.evaluate(ANSWER_SNAPSHOT, 7)  # the snapshot has 6 and 7; 8, held meanwhile, follows it
     assert page.evaluate("applied") == [8]
     assert page.evaluate("snapshots") == 2

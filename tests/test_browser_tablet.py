@@ -26,7 +26,7 @@ def take(page, nickname: str):
     field.fill(nickname)
     field.locator("xpath=..").get_by_role("button", name="このニックネームで始める").click()
     page.wait_for_url("**/table")
-    page.get_by_text(f"共有タブレット：{nickname}さんが使用中").wait_for(timeout=5000)
+    page.get_by_text(f"共有タブレット：{nickname}さんが使用中").wait_for(timeout=20000)
 
 
 def test_residents_take_turns_and_a_secret_ballot_stays_secret(server, tmp_path):
@@ -50,23 +50,23 @@ def test_residents_take_turns_and_a_secret_ballot_stays_secret(server, tmp_path)
             card = tablet.locator(f'.poll[data-poll-id="{poll["id"]}"]')
             card.get_by_role("button", name="賛成").click()
             card.locator("button.send").click()
-            card.locator(".accepted").wait_for(timeout=5000)
+            card.locator(".accepted").wait_for(timeout=20000)
             tablet.get_by_label("あなたの意見").fill("タブレットで出した意見")
             tablet.get_by_role("button", name="意見を送る").click()
-            tablet.locator("li.idea", has_text="タブレットで出した意見").wait_for(timeout=5000)
+            tablet.locator("li.idea", has_text="タブレットで出した意見").wait_for(timeout=20000)
 
             tablet.get_by_role("button", name="次の人に交代する").click()
             tablet.wait_for_url("**/tablet/**")
             take(tablet, "たろう")
             card = tablet.locator(f'.poll[data-poll-id="{poll["id"]}"]')
-            card.get_by_role("button", name="反対").wait_for(timeout=5000)
+            card.get_by_role("button", name="反対").wait_for(timeout=20000)
             # Nothing of はなこ's ballot: no choice pressed, no "accepted", no receipt.
             assert card.locator('button[aria-pressed="true"]').count() == 0
             assert card.locator(".accepted").count() == 0 and card.locator(".receipt").count() == 0
             assert tablet.locator("li.idea", has_text="タブレットで出した意見").locator(".tag").count() == 0  # not "yours"
             card.get_by_role("button", name="反対").click()
             card.locator("button.send").click()
-            card.locator(".accepted").wait_for(timeout=5000)
+            card.locator(".accepted").wait_for(timeout=20000)
             tablet.get_by_role("button", name="次の人に交代する").click()
             tablet.wait_for_url("**/tablet/**")
             tablet.go_back()  # the browser's back button does not bring たろう's page back

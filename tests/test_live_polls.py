@@ -107,7 +107,7 @@ def test_secret_table_poll_closes_on_time_and_receipts_verify(any_server):
         table_id = snapshots[0]["table"]["id"]
         created = staff.call("create_poll", {"kind": "approval", "question": "秘密の投票", "options": ["A", "B", "C"],
                                              "table_id": table_id, "secret": True, "visibility": "after_close",
-                                             "rules": {"duration": 2}})
+                                             "rules": {"duration": 6}})
         poll_id = created["poll"]["id"]
         assert staff.call("open_poll", {"poll_id": poll_id})["ok"]
         receipts = []
@@ -119,7 +119,7 @@ def test_secret_table_poll_closes_on_time_and_receipts_verify(any_server):
                 receipts.append(again["receipt"])
             else:
                 assert ack["error"] == "not_found"
-        assert staff.wait_for(lambda: staff.named("poll_closed"), 10)  # closed by the server's clock
+        assert staff.wait_for(lambda: staff.named("poll_closed"), 30)  # closed by the server's clock
         results = staff.named("poll_closed")[-1]["results"]
         assert {r["id"]: r["value"] for r in results["rows"]} == {"o1": 0, "o2": len(receipts), "o3": 0}
         for receipt in receipts:

@@ -72,11 +72,13 @@ def test_lean_client_sees_what_python_socketio_sees(tmp_path):
                 assert theirs == {"ok": True, "idea_id": idea, "value": "disagree"}
                 # Both have the final tally (the coalescer sends it once per interval).
                 final = {"agree": 1, "disagree": 1, "pass": 0}
-                for _ in range(100):
+                for _ in range(400):
                     shown = [m["tallies"].get(str(idea)) for m in reference.named("tallies")]
                     if lean.ideas.get(idea) == final and final in shown:
                         break
                     await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError(f"no final tally within 20 s: lean {lean.ideas.get(idea)}, reference {shown}")
                 lean_snapshot = (await lean.client.call("snapshot", {"op_id": str(uuid.uuid4())}))["snapshot"]
                 await lean.client.close()
                 return lean_snapshot
