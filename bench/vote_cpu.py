@@ -68,6 +68,7 @@ def main(argv):
           f"{' (profiled)' if profile else ''}")
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":
