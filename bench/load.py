@@ -667,14 +667,23 @@ def proc_rss_kb(pid: int) -> int:
 
 def loop_stats(path: Path, since: float, until: float) -> dict:
     worst = gc_worst = gc_ms = 0.0
+    rows = []
     if path and path.exists():
         for line in path.read_text().splitlines():
             row = json.loads(line)
             if since <= row["t"] <= until + 0.6:
+                rows.append(row)
                 worst = max(worst, row["max_pause_ms"])
                 gc_worst = max(gc_worst, row["max_gc_ms"])
                 gc_ms += row["gc_ms"]
-    return {"max_pause_ms": worst, "max_gc_ms": gc_worst, "gc_ms": round(gc_ms, 1)}
+    found = {"max_pause_ms": worst, "max_gc_ms": gc_worst, "gc_ms": round(gc_ms, 1)}
+    # Group commit (Kurumaza on SQLite): commits and fsyncs in the window, from the running totals.
+    counted = [r for r in rows if "fsyncs" in r]
+    if len(counted) >= 2:
+        commits = counted[-1]["commits"] - counted[0]["commits"]
+        fsyncs = counted[-1]["fsyncs"] - counted[0]["fsyncs"]
+        found.update(commits=commits, fsyncs=fsyncs, commits_per_fsync=round(commits / fsyncs, 2) if fsyncs else None)
+    return found
 
 
 class Server:
@@ -1029,7 +1038,8 @@ def table(ours: dict, bare: dict, profile: str) -> str:
                      ("idea on every phone at the table p50 (ms)", o["idea"]["p50"], b["idea"]["p50"]),
                      ("idea on every phone at the table p99 (ms)", o["idea"]["p99"], b["idea"]["p99"]),
                      ("longest loop pause (ms)", o["loop"]["max_pause_ms"], b["loop"]["max_pause_ms"]),
-                     ("longest GC pause (ms)", o["loop"]["max_gc_ms"], b["loop"]["max_gc_ms"])]
+                     ("longest GC pause (ms)", o["loop"]["max_gc_ms"], b["loop"]["max_gc_ms"]),
+                     ("commits per fsync (group commit)", o["loop"].get("commits_per_fsync"), None)]
         else:
             rows += [("knee (votes/s, ack p99 > 250 ms)", knee(ours), knee(bare))]
     rows += [("messages delivered", ours["verify"]["messages"], bare["verify"]["messages"]),

@@ -4,7 +4,8 @@
 10 ms again and again and records how late it wakes up (the longest pause of the whole process:
 a request that holds the loop, a garbage collection, an fsync), plus the time spent in each
 garbage collection (gc.callbacks). Every half second one JSON line is appended:
-`{"t": monotonic, "max_pause_ms", "max_gc_ms", "gc_ms", "collections", "max_gc_generation"}` for that half second.
+`{"t": monotonic, "max_pause_ms", "max_gc_ms", "gc_ms", "collections", "max_gc_generation"}` for that half second,
+with the running totals `counters()` returns (the server's group commit: commits, fsyncs, checkpoints).
 bench/load.py reads the lines of its measuring window. The bare server of the bench uses it too.
 """
 
@@ -17,7 +18,7 @@ INTERVAL = 0.010
 REPORT_EVERY = 0.5
 
 
-def start(path: str | None = None, sleep=None, spawn=None) -> bool:
+def start(path: str | None = None, sleep=None, spawn=None, counters=None) -> bool:
     path = path or os.environ.get("MEETING_LOOP_STATS")
     if not path:
         return False
@@ -51,7 +52,7 @@ def start(path: str | None = None, sleep=None, spawn=None) -> bool:
             if now - last_report >= REPORT_EVERY:
                 line = {"t": now, "max_pause_ms": round(worst * 1000, 2), "max_gc_ms": round(gc_state["max"] * 1000, 2),
                         "gc_ms": round(gc_state["total"] * 1000, 2), "collections": gc_state["count"],
-                        "max_gc_generation": gc_state["gen"]}
+                        "max_gc_generation": gc_state["gen"], **(counters() if counters else {})}
                 with open(path, "a") as out:
                     out.write(json.dumps(line) + "\n")
                 worst = 0.0

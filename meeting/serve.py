@@ -95,10 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Kurumaza serving on http://{args.host}:{args.port} ({MODE} mode)", flush=True)
     extra = {}
     if MODE == "gevent":
-        from meeting import loopstats
+        from meeting import durability, loopstats
 
         extra["handler_class"] = _handler_class()
-        loopstats.start()  # only when MEETING_LOOP_STATS names a file (the load benchmark)
+        # Only when MEETING_LOOP_STATS names a file (the load benchmark).
+        loopstats.start(counters=durability.stats)
     _tune_gc()
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=(MODE == "threading"),
                  log_output=os.environ.get("MEETING_ACCESS_LOG") == "1", **extra)
