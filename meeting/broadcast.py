@@ -41,8 +41,10 @@ class TallyCoalescer:
         self._pending: dict[tuple[str, int, object], set[int]] = {}
         # One publish at a time per kind and meeting: a flush that starts while the one before is
         # still counting, committing or emitting (a loaded server) would otherwise overtake it on
-        # the wire, and a phone would keep the older tally as the newest.
-        self._publishing: dict[tuple[str, int, object], threading.Lock] = {}
+        # the wire, and a phone would keep the older tally as the newest. Each lock is kept while
+        # a publish holds or waits for it [lock, users], then dropped: a long-running server that
+        # holds many meetings does not keep one for each.
+        self._publishing: dict[tuple[str, int, object], list] = {}
 
     @staticmethod
     def _interval(app, kind: str) -> float:
@@ -121,9 +123,21 @@ class TallyCoalescer:
             self._publish(app, key[0], key[1], item_ids)
 
     def _publish(self, app, kind: str, meeting_id: int, item_ids: set[int]) -> None:
+        key = (kind, meeting_id, app)
         with self._lock:
-            one_at_a_time = self._publishing.setdefault((kind, meeting_id, app), threading.Lock())
-        with one_at_a_time, app.app_context():
+            entry = self._publishing.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                self._publish_one(app, kind, meeting_id, item_ids)
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._publishing[key]
+
+    def _publish_one(self, app, kind: str, meeting_id: int, item_ids: set[int]) -> None:
+        with app.app_context():
             try:
                 events = TALLY_PUBLISHERS[kind](meeting_id, item_ids)
             except Exception as exc:

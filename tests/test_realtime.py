@@ -275,3 +275,42 @@ def test_phone_waiting_for_a_seat_follows_its_new_table(app, participant_socket,
     # Now in the table's room: it sees the table's new ideas.
     seated.emit("post_idea", {"op_id": op_id(), "text": "ようこそ"}, callback=True)
     assert [e["args"][0]["idea"]["text"] for e in events(waiting, "idea_posted")] == ["ようこそ"]
+
+
+def test_the_coalescer_keeps_no_lock_for_a_meeting_it_is_not_publishing(app, monkeypatch):
+    """A long-running server holds many meetings: the one-publish-at-a-time lock of each is dropped
+    once no publish holds or waits for it, while two publishes of one meeting still take turns."""
+    import threading
+
+    from meeting.broadcast import TallyCoalescer
+    from meeting.services import events as events_module
+
+    coalescer = TallyCoalescer()
+    inside, release, order = threading.Event(), threading.Event(), []
+
+    def publisher(meeting_id, item_ids):
+        order.append(("start", sorted(item_ids)))
+        if item_ids == {1}:
+            inside.set()
+            release.wait(10)
+        order.append(("end", sorted(item_ids)))
+        return []
+
+    monkeypatch.setitem(events_module.TALLY_PUBLISHERS, "test", publisher)
+    first = threading.Thread(target=coalescer._publish, args=(app, "test", 7, {1}))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=coalescer._publish, args=(app, "test", 7, {2}))
+    second.start()
+    deadline = time.monotonic() + 10
+    while coalescer._publishing.get(("test", 7, app), [None, 0])[1] < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert coalescer._publishing[("test", 7, app)][1] == 2  # the second waits for the first
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert order == [("start", [1]), ("end", [1]), ("start", [2]), ("end", [2])]
+    assert coalescer._publishing == {}
+    for meeting_id in range(3):
+        coalescer._publish(app, "test", meeting_id, {3})
+    assert coalescer._publishing == {}
