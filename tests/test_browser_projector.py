@@ -202,3 +202,47 @@ def test_the_projector_switches_language_and_stays_on_its_link(server):
             assert screen.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         close_all([resident, control])
+
+
+def test_a_plenary_list_longer_than_the_screen_turns_its_pages(server, tmp_path):
+    # 20 tables bring two ideas each: more than the screen holds. The hall sees every one, a page
+    # at a time, each page whole (nothing cut at the edge or under the join box), numbered on.
+    demo = server.demo(participants=4, tables=4)
+    phones = [Phone(server, join_over_http(p["join_url"], f"ひかり{i}")) for i, p in enumerate(demo["participants"])]
+    control = Phone(server, staff_login(server, demo["facilitator"]["email"], demo["facilitator"]["password"]),
+                    auth={"meeting_id": demo["meeting_id"]})
+    try:
+        for n in range(40):
+            posted = phones[n % 4].call("post_idea", {"text": f"意見{n + 1}：駅前の広場に、雨の日にも座れる屋根つきのベンチを置いてほしい"})
+            assert posted["ok"], posted
+            assert control.call("plenary_mark", {"idea_id": posted["idea"]["id"], "plenary": True})["ok"]
+        link = control.call("projector_create", {})
+        with chromium() as browser:
+            screen = browser.new_context(viewport=LAPTOP, locale="ja-JP").new_page()
+            screen.goto(link["url"])
+            screen.locator("#pj-plenary-ideas li").nth(39).wait_for(state="attached", timeout=20000)
+            label = screen.locator("#pj-plenary-page")
+            label.filter(has_text=re.compile(r"中1ページ目")).wait_for(timeout=20000)
+            pages = int(re.search(r"(\d+)ページ中", label.inner_text()).group(1))
+            assert pages >= 2
+
+            def page_state():
+                return screen.evaluate("""() => {
+                  const section = document.getElementById('pj-plenary').getBoundingClientRect();
+                  const join = document.querySelector('.pj-join').getBoundingClientRect();
+                  const list = document.getElementById('pj-plenary-ideas');
+                  const shown = Array.from(list.children).filter((li) => !li.hidden);
+                  return { start: list.start, count: shown.length,
+                           cut: shown.filter((li) => { const b = li.getBoundingClientRect();
+                             return b.bottom > section.bottom + 0.5
+                               || (b.bottom > join.top + 0.5 && b.right > join.left && b.left < join.right); }).length };
+                }""")
+
+            first = page_state()
+            assert first["start"] == 1 and 0 < first["count"] < 40 and first["cut"] == 0, first
+            keep(screen, tmp_path, "projector-pages.png")
+            label.filter(has_text=re.compile(r"中2ページ目")).wait_for(timeout=30000)  # it turns by itself
+            second = page_state()
+            assert second["start"] == first["count"] + 1 and second["cut"] == 0, second
+    finally:
+        close_all([*phones, control])

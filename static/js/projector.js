@@ -105,8 +105,56 @@
     const keep = new Set(ideas.map((i) => i.id));
     ideaNodes.forEach((entry, id) => { if (!keep.has(id)) { entry.node.remove(); ideaNodes.delete(id); } });
     $('pj-plenary-empty').hidden = ideas.length > 0;
+    paginate();
     paintReport();
   }
+
+  // A list longer than the screen is shown a page at a time, turning by itself: in a hall of 20
+  // tables nobody can scroll the projector, and the ideas below its edge would never be seen.
+  const PAGE_SECONDS = 12;
+  const paging = { pages: [], at: 0 };
+  function paginate() {
+    const list = $('pj-plenary-ideas');
+    const items = Array.from(list.children);
+    items.forEach((li) => { li.hidden = false; });
+    // Room: from the list's top to the section's bottom, or to the join box where that covers it.
+    const listTop = list.getBoundingClientRect().top;
+    const section = $('pj-plenary').getBoundingClientRect();
+    const join = document.querySelector('.pj-join').getBoundingClientRect();
+    const covered = join.left < section.right && join.right > section.left && join.top < section.bottom;
+    const room = (covered ? Math.min(section.bottom, join.top) : section.bottom) - listTop;
+    const pages = [];
+    let top = null;
+    items.forEach((li) => {
+      const box = li.getBoundingClientRect();
+      if (top === null || box.bottom - top > room) { pages.push([]); top = box.top; }
+      pages[pages.length - 1].push(li);
+    });
+    paging.pages = pages;
+    paging.at = Math.min(paging.at, Math.max(0, pages.length - 1));
+    showPage();
+  }
+  function showPage() {
+    const pages = paging.pages;
+    const list = $('pj-plenary-ideas');
+    const label = $('pj-plenary-page');
+    label.hidden = pages.length < 2;
+    if (pages.length < 2) { list.start = 1; return; }
+    const shown = new Set(pages[paging.at]);
+    let first = 0;
+    Array.from(list.children).forEach((li, index) => {
+      li.hidden = !shown.has(li);
+      if (li === pages[paging.at][0]) first = index;
+    });
+    list.start = first + 1; // the numbers go on across pages
+    setText(label, '(' + K.fill(t.page, { n: paging.at + 1, total: pages.length }) + ')');
+  }
+  setInterval(() => {
+    if (paging.pages.length < 2) return;
+    paging.at = (paging.at + 1) % paging.pages.length;
+    showPage();
+  }, PAGE_SECONDS * 1000);
+  window.addEventListener('resize', () => paginate());
 
   // ------------------------------------------------------------------ the plenary poll
   function paintPoll() {
