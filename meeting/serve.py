@@ -38,8 +38,8 @@ def _tune_gc() -> None:
 
 def _handler_class():
     """gevent's WSGI handler with TCP_NODELAY on every accepted socket: an ack written right after a
-    broadcast no longer waits ~40 ms for the phone's delayed ACK (Nagle). Its access log
-    (MEETING_ACCESS_LOG=1) shows the address the app saw."""
+    broadcast no longer waits ~40 ms for the phone's delayed ACK (Nagle). A connection ends with its
+    WebSocket. Its access log (MEETING_ACCESS_LOG=1) shows the address the app saw."""
     import socket
 
     from gevent import pywsgi
@@ -51,6 +51,16 @@ def _handler_class():
             except OSError:  # not TCP (a Unix socket)
                 pass
             super().__init__(sock, address, server, rfile)
+
+        def run_application(self):
+            try:
+                super().run_application()
+            finally:
+                # A WebSocket never goes back to HTTP: once it has ended, close the connection,
+                # rather than read the phone's last frames as a next request (pywsgi then logged
+                # "Invalid HTTP method" for every phone that left).
+                if (getattr(self, "environ", None) or {}).get("HTTP_UPGRADE", "").lower() == "websocket":
+                    self.close_connection = True
 
         def format_request(self):
             # The access log names the phone: behind a trusted proxy (MEETING_PROXY_HOPS) ProxyFix

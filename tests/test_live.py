@@ -4,6 +4,10 @@ The same flow runs on the embedded default (SQLite) and on PostgreSQL with Redis
 Socket.IO message queue.
 """
 
+import base64
+import os
+import socket
+
 import pytest
 import socketio
 
@@ -77,6 +81,26 @@ def test_foreign_origin_is_refused(server):
     http = join_over_http(demo["participants"][0]["join_url"], "A")
     with pytest.raises(socketio.exceptions.ConnectionError):
         Phone(server, http, origin="https://evil.example")
+
+
+def test_a_connection_ends_with_its_websocket(server):
+    # Once a phone's WebSocket is closed, the server closes the connection too: it must not wait on
+    # it for a next HTTP request and read the phone's last frames as one (garbage in the log).
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as raw:
+        key = base64.b64encode(os.urandom(16)).decode()
+        raw.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                     f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += raw.recv(4096)
+        assert received.startswith(b"HTTP/1.1 101"), received[:200]
+        mask = os.urandom(4)
+        raw.sendall(bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate((1000).to_bytes(2, "big"))))
+        while chunk := raw.recv(4096):  # the server's frames, then the end of the connection
+            received += chunk
+    assert b"\x88" in received.split(b"\r\n\r\n", 1)[1]  # the server answered the close
 
 
 def test_fifty_identical_votes_leave_one(server):
