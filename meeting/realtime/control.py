@@ -66,8 +66,6 @@ def extend_snapshot(who, person, snap):
     join_room(own)
     snap["streams"].update(stream_positions(who.meeting_id, [own]))
     snap["help"] = help.phone_view(help.open_call(who.participant_id))
-    # Only an announcement still in force (not cleared, not stale) greets a phone that joins later.
-    snap["announcement"] = announcements.for_participant(person)
     snap["video"] = video.for_phone(person.meeting_id, snap["table"]["id"] if snap.get("table") else None)
 
 

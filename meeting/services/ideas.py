@@ -6,7 +6,7 @@ from meeting.extensions import db
 from meeting.models import Announcement, Connection, Idea, Meeting, Participant, Table, Vote
 from meeting.models._base import by_id, iso, upsert, utcnow
 from meeting.models.idea import IDEA_MAX_LENGTH, VOTE_VALUES
-from meeting.services import agenda, audit, meetings, staff, validate
+from meeting.services import agenda, announcements, audit, meetings, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import (
     Changes,
@@ -266,7 +266,8 @@ def participant_snapshot(person: Participant) -> dict:
     return {"meeting": {"id": meeting.id, "title": meeting.title},
             "me": {"id": person.id, "nickname": person.nickname},
             "table": {"id": table.id, "name": table.name} if table else None,
-            "ideas": ideas, "announcement": latest_announcement(meeting.id),
+            # Only an announcement still in force (not cleared, not stale), to everyone or to this table.
+            "ideas": ideas, "announcement": announcements.for_participant(person),
             "streams": positions}
 
 
