@@ -213,7 +213,8 @@ def test_a_plenary_list_longer_than_the_screen_turns_its_pages(server, tmp_path)
                     auth={"meeting_id": demo["meeting_id"]})
     try:
         for n in range(40):
-            posted = phones[n % 4].call("post_idea", {"text": f"意見{n + 1}：駅前の広場に、雨の日にも座れる屋根つきのベンチを置いてほしい"})
+            text = f"意見{n + 1}：駅前の広場に、雨の日にも座れる屋根つきのベンチを置いてほしい"
+            posted = phones[n % 4].call("post_idea", {"text": text})
             assert posted["ok"], posted
             assert control.call("plenary_mark", {"idea_id": posted["idea"]["id"], "plenary": True})["ok"]
         link = control.call("projector_create", {})

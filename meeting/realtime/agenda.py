@@ -6,7 +6,7 @@ from meeting.extensions import db
 from meeting.models import Meeting, TableHost
 from meeting.realtime.clock import DeadlineClock
 from meeting.realtime.handlers import _staff, client_event, snapshot_extensions
-from meeting.services import agenda, meetings, seating
+from meeting.services import agenda, seating
 
 # End steps whose time is up (those set to end by themselves).
 clock = DeadlineClock(agenda.end_due, agenda.next_deadline)
@@ -120,7 +120,7 @@ def seating_rule_remove(who, data):
 def extend_snapshot(who, person, snap):
     view = agenda.clock_view(who.meeting_id)
     snap["agenda"] = view
-    snap["seating_round_id"] = meetings.seating_round_id(who.meeting_id)
+    snap["seating_round_id"] = view["seating_round_id"]  # read once, by the clock view
     snap["rounds"] = {str(s["id"]): {"number": s["number"], "title": s["title"], "kind": s["kind"]}
                       for s in view["agenda"]}
     if who.participant_id:
