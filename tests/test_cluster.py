@@ -151,7 +151,10 @@ def test_nginx_sticks_a_phone_to_one_worker_through_polling_and_upgrade(cluster,
         # nginx appends the address it saw to X-Forwarded-For, and the workers trust that entry
         # only: an address a client wrote in the header itself never reaches the rate limits.
         assert requests.get(front + "/login?forged", headers={"X-Forwarded-For": "198.51.100.7"}, timeout=10).ok
-        logs = a.log.read_text() + b.log.read_text()
+        # The access log line is written once the response has gone out: wait for it.
+        deadline = time.monotonic() + 20
+        while "GET /login?forged" not in (logs := a.log.read_text() + b.log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert '127.0.0.1 - - [' in logs and "GET /login?forged" in logs and "198.51.100.7" not in logs
     finally:
         for client in clients:
