@@ -207,6 +207,15 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server did not start:\n" + self.log.read_text()[-3000:])
 
+    def wait_for_log(self, text: str, timeout: float = 20.0) -> bool:
+        """Wait until the server's log holds `text` (lines written after a response has gone out)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()
