@@ -266,8 +266,9 @@ def participant_snapshot(person: Participant) -> dict:
     return {"meeting": {"id": meeting.id, "title": meeting.title},
             "me": {"id": person.id, "nickname": person.nickname},
             "table": {"id": table.id, "name": table.name} if table else None,
+            "ideas": ideas,
             # Only an announcement still in force (not cleared, not stale), to everyone or to this table.
-            "ideas": ideas, "announcement": announcements.for_participant(person),
+            "announcement": announcements.for_participant(person),
             "streams": positions}
 
 

@@ -44,14 +44,13 @@ def _seen(participant_id: int | None) -> None:
 
 _SEEN = (sa.update(Participant.__table__).where(Participant.__table__.c.id == sa.bindparam("pid"))
          .values(last_seen_at=sa.bindparam("at", type_=Participant.__table__.c.last_seen_at.type)))
-_CONNECTION_COLUMNS = ("sid", "meeting_id", "participant_id", "table_id", "staff_id", "connected_at")
 
 
 def connected(sid: str, meeting_id: int, *, participant_id=None, table_id=None, staff_id=None) -> Changes:
     # An upsert, not the ORM's merge (a SELECT, then an INSERT through the unit of work).
     row = {"sid": sid, "meeting_id": meeting_id, "participant_id": participant_id, "table_id": table_id,
            "staff_id": staff_id, "connected_at": utcnow()}
-    db.session.connection().execute(upsert(Connection, row, ("sid",), _CONNECTION_COLUMNS[1:]), row)
+    db.session.connection().execute(upsert(Connection, row, ("sid",), tuple(k for k in row if k != "sid")), row)
     _seen(participant_id)
     db.session.commit()
     return _changed(meeting_id, table_id if participant_id else None)
