@@ -86,9 +86,12 @@ def by_id(model, ident):
     """Session.get for the hot paths: the identity map first, then one prebuilt SELECT by id.
 
     Session.get builds and caches-keys a new statement on every call; this one is built once per
-    model (about half the cost of a look-up on SQLite).
+    model (about half the cost of a look-up on SQLite). What it loads is also kept for the rest of
+    the transaction (services/memo.py): the identity map holds objects only weakly, so a meeting
+    looked up by three parts of one snapshot was otherwise loaded three times.
     """
     from meeting.extensions import db
+    from meeting.services.memo import memo
 
     found = db.session.identity_map.get(db.session.identity_key(model, ident))
     if found is not None:
@@ -96,4 +99,4 @@ def by_id(model, ident):
     stmt = _BY_ID.get(model)
     if stmt is None:
         stmt = _BY_ID[model] = sa.select(model).where(model.id == sa.bindparam("ident"))
-    return db.session.execute(stmt, {"ident": ident}).scalar_one_or_none()
+    return memo(("by_id", model, ident), lambda: db.session.execute(stmt, {"ident": ident}).scalar_one_or_none())

@@ -4,14 +4,12 @@ docs/protocol.md ("Control room")."""
 import segno
 import sqlalchemy as sa
 from flask import current_app, url_for
-from flask_socketio import join_room
 
 from meeting.extensions import db
 from meeting.models import Idea, Vote
 from meeting.models._base import iso
 from meeting.realtime.handlers import _participant, _staff, client_event, snapshot_extensions
 from meeting.services import announcements, funnel, help, ideas, merging, moderation, people, proxy, similar, tablets, video
-from meeting.services.events import participant_stream, stream_positions
 
 
 @client_event("table_detail", role="staff")
@@ -60,11 +58,7 @@ def extend_snapshot(who, person, snap):
         snap["tablet_links"] = tablets.links_view(who.meeting_id)
         snap["video_rooms"] = video.rooms(who.meeting_id)
         return
-    # The participant's own stream: joined here, on every (re)connect, since every connect asks
-    # for a snapshot. Its position is read before its content (see ideas.participant_snapshot).
-    own = participant_stream(who.participant_id)
-    join_room(own)
-    snap["streams"].update(stream_positions(who.meeting_id, [own]))
+    # The participant's own stream (joined on connect) is among the snapshot's positions.
     snap["help"] = help.phone_view(help.open_call(who.participant_id))
     snap["video"] = video.for_phone(person.meeting_id, snap["table"]["id"] if snap.get("table") else None)
 

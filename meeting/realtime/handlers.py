@@ -14,7 +14,7 @@ from meeting.realtime.errors import answer_failure
 from meeting.realtime.wire import MALFORMED
 from meeting.services import ideas, meetings, ops, plenary, presence, staff, validate
 from meeting.services.errors import ServiceError
-from meeting.services.events import meeting_stream, staff_stream, table_stream
+from meeting.services.events import meeting_stream, participant_stream, staff_stream, table_stream
 from meeting.sessions import current_participant
 
 
@@ -56,6 +56,7 @@ def connect(auth=None):
         principals[request.sid] = Principal(person.meeting_id, participant_id=person.id,
                                             table_id=table.id if table else None)
         join_room(meeting_stream(person.meeting_id))
+        join_room(participant_stream(person.id))  # what is for them alone: help, moderation, ...
         if table:
             join_room(table_stream(table.id))
         dispatch(presence.connected(request.sid, person.meeting_id, participant_id=person.id,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, Round, Seat
-from meeting.models._base import iso, now
+from meeting.models._base import by_id, iso, now
 from meeting.models.meeting import STEP_KINDS
 from meeting.services import audit, meetings, seating, staff
 from meeting.services.errors import ServiceError
@@ -80,7 +80,7 @@ def clock_view(meeting_id: int) -> dict:
     upcoming = upcoming_step(all_steps)
     seating_id = meetings.seating_round_id(meeting_id)
     seating_step = next((s for s in all_steps if s.id == seating_id), None)
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = by_id(Meeting, meeting_id)
     return {"step": step_view(current, at) if current else None,
             "next_step": step_view(upcoming, at) if upcoming else None,
             "agenda": [step_view(s, at) for s in all_steps], "server_time": iso(at),

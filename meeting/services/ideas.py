@@ -14,12 +14,14 @@ from meeting.services.events import (
     Event,
     hold_meeting,
     meeting_stream,
+    participant_stream,
     publish,
     register_tally_publisher,
     staff_stream,
     stream_positions,
     table_stream,
 )
+from meeting.services.memo import memo
 
 REASON_MAX = 500
 ANNOUNCEMENT_MAX = 500
@@ -36,12 +38,16 @@ def idea_view(idea: Idea, tally: dict | None = None) -> dict:
             "pending": idea.pending, "merged_into_id": idea.merged_into_id}
 
 
+_MEMBERS = sa.select(Idea.id, Idea.merged_into_id).where(Idea.merged_into_id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def group_members(idea_ids) -> dict[int, int]:
-    """Ideas merged into any of these, each mapped to the idea it was merged into."""
-    ids = list(idea_ids)
+    """Ideas merged into any of these, each mapped to the idea it was merged into (kept for the
+    rest of the transaction: a snapshot's tallies and the phone's own votes both ask)."""
+    ids = tuple(idea_ids)
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(Idea.id, Idea.merged_into_id).where(Idea.merged_into_id.in_(ids))).all())
+    return memo(("group_members", ids), lambda: dict(db.session.execute(_MEMBERS, {"ids": list(ids)}).all()))
 
 
 def latest_votes(idea_ids, *, participant_id: int | None = None) -> dict[tuple[int, int], str]:
@@ -199,8 +205,6 @@ def _moderate(user, meeting_id: int, idea_id, reason, hide: bool) -> tuple[dict,
 
 def author_notice(idea: Idea, what: str, reason: str = "") -> Event:
     """Tell an idea's author (on their own stream) what staff did to it."""
-    from meeting.services.events import participant_stream
-
     return Event(participant_stream(idea.participant_id), "idea_moderated",
                  {"idea_id": idea.id, "text": idea.text, "what": what, "reason": reason})
 
@@ -243,11 +247,12 @@ def latest_announcement(meeting_id: int) -> dict | None:
 
 def participant_snapshot(person: Participant) -> dict:
     """Everything this participant may see now."""
-    meeting = db.session.get(Meeting, person.meeting_id)
+    meeting = by_id(Meeting, person.meeting_id)
     table = meetings.table_of(person)
     # Positions before content: whatever commits in between is then in the snapshot AND
     # re-broadcast above these positions (applied twice, harmlessly), never lost.
-    positions = stream_positions(meeting.id, [meeting_stream(meeting.id)] + ([table_stream(table.id)] if table else []))
+    positions = stream_positions(meeting.id, [meeting_stream(meeting.id), participant_stream(person.id)]
+                                 + ([table_stream(table.id)] if table else []))
     ideas: list[dict] = []
     if table:
         rows = list(db.session.scalars(sa.select(Idea).where(
@@ -300,7 +305,7 @@ def staff_snapshot(meeting: Meeting) -> dict:
 def merged_sources(idea_ids) -> dict[int, list[dict]]:
     """For each of these ideas that others were merged into: those ideas and their tables."""
     ids = list(idea_ids)
-    if not ids:
+    if not ids or not group_members(ids):
         return {}
     found: dict[int, list[dict]] = {}
     for source, table in db.session.execute(sa.select(Idea, Table.name).join(Table, Table.id == Idea.table_id)

@@ -83,15 +83,19 @@ def _commit_seating(meeting: Meeting) -> Changes:
     return changes
 
 
+_SEATING_ROUND = (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"),
+                                             Round.seating_since.is_not(None))
+                  .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
+
+
 def seating_round_id(meeting_id: int) -> int | None:
-    """The id of the round whose seating is in force: the latest one put in force."""
-    return db.session.scalar(sa.select(Round.id).where(Round.meeting_id == meeting_id,
-                                                       Round.seating_since.is_not(None))
-                             .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
+    """The id of the round whose seating is in force: the latest one put in force (kept for the
+    rest of the transaction, like table_of)."""
+    return memo(("seating_round_id", meeting_id),
+                lambda: db.session.scalar(_SEATING_ROUND, {"meeting_id": meeting_id}))
 
 
-_IN_FORCE = (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"), Round.seating_since.is_not(None))
-             .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1).scalar_subquery())
+_IN_FORCE = _SEATING_ROUND.scalar_subquery()
 # Built once: building it on every event cost more than running it (bench/vote_cpu.py).
 _TABLE_OF = (sa.select(Table).join(Seat, Seat.table_id == Table.id)
              .where(Seat.round_id == _IN_FORCE, Seat.participant_id == sa.bindparam("participant_id")))

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from meeting.core import similarity
 from meeting.extensions import db
 from meeting.models import Connection, DeviceLink, Idea, Meeting, Participant, Poll, ReportOut, Table, TableHost
-from meeting.models._base import iso, now
+from meeting.models._base import by_id, iso, now
 from meeting.services import audit, devices, polls, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import (
@@ -233,7 +233,7 @@ def current_report(queue: list[ReportOut]) -> ReportOut | None:
 def reports_view(meeting_id: int) -> dict:
     """What every client shows of the report-outs: the queue, the current one and the server's time."""
     at = now()
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = by_id(Meeting, meeting_id)
     queue = _queue(meeting_id)
     # Only the tables in the queue (every phone's snapshot asks; a big meeting has a hundred tables).
     named = {r.table_id for r in queue}
