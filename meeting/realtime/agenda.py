@@ -117,6 +117,9 @@ def seating_rule_remove(who, data):
     return seating.remove_rule(_staff(who), who.meeting_id, data.get("rule_id"))
 
 
+_HOSTS_AT = sa.select(TableHost.table_id).where(TableHost.participant_id == sa.bindparam("participant_id"))
+
+
 def extend_snapshot(who, person, snap):
     view = agenda.clock_view(who.meeting_id)
     snap["agenda"] = view
@@ -125,8 +128,8 @@ def extend_snapshot(who, person, snap):
                       for s in view["agenda"]}
     if who.participant_id:
         table = snap.get("table")
-        snap["host"] = bool(table and db.session.scalar(sa.select(TableHost.table_id).where(
-            TableHost.participant_id == who.participant_id)) == table["id"])
+        snap["host"] = bool(table and db.session.scalar(_HOSTS_AT, {"participant_id": who.participant_id})
+                            == table["id"])
     else:
         meeting = db.session.get(Meeting, who.meeting_id)
         snap["settings"] = agenda.settings_view(meeting)

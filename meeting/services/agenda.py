@@ -50,9 +50,11 @@ def step_view(step: Round, at=None) -> dict:
             "remaining_s": remaining_s(step, at), "ended_at": iso(step.ended_at)}
 
 
+_STEPS = sa.select(Round).where(Round.meeting_id == sa.bindparam("meeting_id")).order_by(Round.position, Round.id)
+
+
 def steps(meeting_id: int) -> list[Round]:
-    return list(db.session.scalars(sa.select(Round).where(Round.meeting_id == meeting_id)
-                                   .order_by(Round.position, Round.id)))
+    return list(db.session.scalars(_STEPS, {"meeting_id": meeting_id}))
 
 
 def current_step(all_steps: list[Round]) -> Round | None:

@@ -24,19 +24,29 @@ def audience(item: Announcement) -> str:
     return table_stream(item.table_id) if item.table_id else meeting_stream(item.meeting_id)
 
 
+def _since():
+    return (now() - ANNOUNCEMENT_TTL).replace(tzinfo=None)  # created_at is stored naive UTC
+
+
 def _in_force(meeting_id: int):
-    since = (now() - ANNOUNCEMENT_TTL).replace(tzinfo=None)  # created_at is stored naive UTC
     return sa.select(Announcement).where(Announcement.meeting_id == meeting_id, Announcement.cleared_at.is_(None),
-                                         Announcement.created_at >= since)
+                                         Announcement.created_at >= _since())
+
+
+# To everyone, or to one table (none: "= NULL" is never true).
+_FOR_TABLE = (sa.select(Announcement).where(Announcement.meeting_id == sa.bindparam("meeting_id"),
+                                            Announcement.cleared_at.is_(None),
+                                            Announcement.created_at >= sa.bindparam("since"),
+                                            sa.or_(Announcement.table_id.is_(None),
+                                                   Announcement.table_id == sa.bindparam("table_id")))
+              .order_by(Announcement.id.desc()).limit(1))
 
 
 def for_participant(person: Participant) -> dict | None:
     """The latest announcement in force for this resident: to everyone, or to their table now."""
     table = meetings.table_of(person)
-    scope = Announcement.table_id.is_(None)
-    if table is not None:
-        scope = sa.or_(scope, Announcement.table_id == table.id)
-    item = db.session.scalar(_in_force(person.meeting_id).where(scope).order_by(Announcement.id.desc()).limit(1))
+    item = db.session.scalar(_FOR_TABLE, {"meeting_id": person.meeting_id, "since": _since(),
+                                          "table_id": table.id if table else None})
     return view(item) if item else None
 
 

@@ -119,8 +119,10 @@ def publish(meeting_id: int, events: list[Event]) -> list[Event]:
     return events
 
 
+_POSITIONS = sa.select(Stream.name, Stream.last_seq).where(Stream.meeting_id == sa.bindparam("meeting_id"),
+                                                           Stream.name.in_(sa.bindparam("names", expanding=True)))
+
+
 def stream_positions(meeting_id: int, names: list[str]) -> dict[str, int]:
-    rows = db.session.execute(sa.select(Stream.name, Stream.last_seq)
-                              .where(Stream.meeting_id == meeting_id, Stream.name.in_(names)))
-    found = dict(rows.all())
+    found = dict(db.session.execute(_POSITIONS, {"meeting_id": meeting_id, "names": list(names)}).all())
     return {name: found.get(name, 0) for name in names}

@@ -39,9 +39,12 @@ def _changes(call: HelpCall) -> Changes:
                            Event(participant_stream(call.participant_id), "help_changed", {"help": phone_view(call)})])
 
 
+_OPEN_CALL = (sa.select(HelpCall).where(HelpCall.participant_id == sa.bindparam("participant_id"), HelpCall.state.in_(OPEN))
+              .order_by(HelpCall.id.desc()).limit(1))
+
+
 def open_call(participant_id: int) -> HelpCall | None:
-    return db.session.scalar(sa.select(HelpCall).where(HelpCall.participant_id == participant_id,
-                                                       HelpCall.state.in_(OPEN)).order_by(HelpCall.id.desc()).limit(1))
+    return db.session.scalar(_OPEN_CALL, {"participant_id": participant_id})
 
 
 def call_staff(person: Participant) -> tuple[dict, Changes]:

@@ -50,6 +50,13 @@ def group_members(idea_ids) -> dict[int, int]:
     return memo(("group_members", ids), lambda: dict(db.session.execute(_MEMBERS, {"ids": list(ids)}).all()))
 
 
+_VOTES = sa.select(Vote.idea_id, Vote.participant_id, Vote.value, Vote.updated_at, Vote.id).where(
+    Vote.idea_id.in_(sa.bindparam("ids", expanding=True)))
+_VOTES_OF = _VOTES.where(Vote.participant_id == sa.bindparam("participant_id"))
+_COUNTS = (sa.select(Vote.idea_id, Vote.value, sa.func.count()).where(Vote.idea_id.in_(sa.bindparam("ids", expanding=True)))
+           .group_by(Vote.idea_id, Vote.value))
+
+
 def latest_votes(idea_ids, *, participant_id: int | None = None) -> dict[tuple[int, int], str]:
     """Each voter's vote on each of these ideas, an idea counting together with the ideas merged into
     it: {(idea_id, participant_id): value}, where a person who voted on several ideas of one merged
@@ -58,12 +65,9 @@ def latest_votes(idea_ids, *, participant_id: int | None = None) -> dict[tuple[i
     if not ids:
         return {}
     into = group_members(ids)
-    query = sa.select(Vote.idea_id, Vote.participant_id, Vote.value, Vote.updated_at, Vote.id).where(
-        Vote.idea_id.in_(ids + list(into)))
-    if participant_id is not None:
-        query = query.where(Vote.participant_id == participant_id)
+    query, params = (_VOTES, {}) if participant_id is None else (_VOTES_OF, {"participant_id": participant_id})
     latest: dict[tuple[int, int], tuple] = {}
-    for idea_id, person, value, at, vote_id in db.session.execute(query):
+    for idea_id, person, value, at, vote_id in db.session.execute(query, {"ids": ids + list(into), **params}):
         key = (into.get(idea_id, idea_id), person)
         if key not in latest or (at, vote_id) > latest[key][0]:
             latest[key] = ((at, vote_id), value)
@@ -79,9 +83,7 @@ def tallies(idea_ids: list[int]) -> dict[int, dict]:
     merged = set(group_members(idea_ids).values())
     plain = [i for i in idea_ids if i not in merged]
     if plain:
-        rows = db.session.execute(sa.select(Vote.idea_id, Vote.value, sa.func.count())
-                                  .where(Vote.idea_id.in_(plain)).group_by(Vote.idea_id, Vote.value))
-        for idea_id, value, count in rows:
+        for idea_id, value, count in db.session.execute(_COUNTS, {"ids": plain}):
             result[idea_id][value] = count
     for (idea_id, _), value in latest_votes(merged).items():
         result[idea_id][value] += 1
@@ -245,6 +247,12 @@ def latest_announcement(meeting_id: int) -> dict | None:
     return {"id": item.id, "text": item.text, "created_at": iso(item.created_at)}
 
 
+_AT_TABLE = (sa.select(Idea).where(sa.or_(shown_at(sa.bindparam("table_id")),
+                                          sa.and_(Idea.participant_id == sa.bindparam("participant_id"),
+                                                  Idea.pending.is_(True))))
+             .order_by(Idea.id))
+
+
 def participant_snapshot(person: Participant) -> dict:
     """Everything this participant may see now."""
     meeting = by_id(Meeting, person.meeting_id)
@@ -255,9 +263,7 @@ def participant_snapshot(person: Participant) -> dict:
                                  + ([table_stream(table.id)] if table else []))
     ideas: list[dict] = []
     if table:
-        rows = list(db.session.scalars(sa.select(Idea).where(
-            sa.or_(shown_at(table.id), sa.and_(Idea.participant_id == person.id, Idea.pending.is_(True))))
-            .order_by(Idea.id)))
+        rows = list(db.session.scalars(_AT_TABLE, {"table_id": table.id, "participant_id": person.id}))
         counts = tallies([i.id for i in rows])
         mine = my_votes(person, [i.id for i in rows])
         sources = merged_sources([i.id for i in rows])

@@ -105,12 +105,16 @@ def plenary_view(meeting_id: int, *, for_staff: bool) -> dict:
     return view
 
 
+_MARKED = sa.select(Idea.id).where(Idea.meeting_id == sa.bindparam("meeting_id"), Idea.plenary_at.is_not(None))
+_MARKED_AT = _MARKED.where(Idea.table_id == sa.bindparam("table_id")).order_by(Idea.id)
+_MARKED = _MARKED.order_by(Idea.id)
+
+
 def marked_ids(meeting_id: int, table_id: int | None = None) -> list[int]:
     """Ids of the ideas marked for the plenary (of one table, or of the meeting)."""
-    query = sa.select(Idea.id).where(Idea.meeting_id == meeting_id, Idea.plenary_at.is_not(None))
-    if table_id is not None:
-        query = query.where(Idea.table_id == table_id)
-    return list(db.session.scalars(query.order_by(Idea.id)))
+    if table_id is None:
+        return list(db.session.scalars(_MARKED, {"meeting_id": meeting_id}))
+    return list(db.session.scalars(_MARKED_AT, {"meeting_id": meeting_id, "table_id": table_id}))
 
 
 def list_events(meeting_id: int) -> list[Event]:
@@ -216,9 +220,12 @@ def report_view(report: ReportOut, tables: dict[int, Table], at) -> dict:
             "skipped": report.state == "done" and report.started_at is None}
 
 
+_QUEUE = (sa.select(ReportOut).where(ReportOut.meeting_id == sa.bindparam("meeting_id"))
+          .order_by(ReportOut.position, ReportOut.id))
+
+
 def _queue(meeting_id: int) -> list[ReportOut]:
-    return list(db.session.scalars(sa.select(ReportOut).where(ReportOut.meeting_id == meeting_id)
-                                   .order_by(ReportOut.position, ReportOut.id)))
+    return list(db.session.scalars(_QUEUE, {"meeting_id": meeting_id}))
 
 
 def current_report(queue: list[ReportOut]) -> ReportOut | None:

@@ -482,19 +482,25 @@ def check_receipt(person: Participant, receipt, poll_id=None) -> tuple[dict, Cha
             "state": row.Poll.state, "counted": True}, Changes()
 
 
+_MY_BALLOTS = sa.select(Ballot.poll_id, Ballot.data).where(Ballot.participant_id == sa.bindparam("participant_id"),
+                                                         Ballot.poll_id.in_(sa.bindparam("ids", expanding=True)))
+# The meeting's polls and those of one table (none: "= NULL" is never true).
+_SHOWN_POLLS = (sa.select(Poll).where(Poll.meeting_id == sa.bindparam("meeting_id"), Poll.state != "draft",
+                                      sa.or_(Poll.table_id.is_(None), Poll.table_id == sa.bindparam("table_id")))
+                .order_by(Poll.id))
+
+
 def _my_ballots(person: Participant, poll_ids: list[int]) -> dict[int, dict]:
     if not poll_ids:
         return {}
-    return dict(db.session.execute(sa.select(Ballot.poll_id, Ballot.data).where(
-        Ballot.participant_id == person.id, Ballot.poll_id.in_(poll_ids))).all())
+    return dict(db.session.execute(_MY_BALLOTS, {"participant_id": person.id, "ids": list(poll_ids)}).all())
 
 
 def participant_polls(person: Participant) -> list[dict]:
     """The polls this participant may see now, with their own ballot and the results they may see."""
     table = meetings.table_of(person)
-    scope = Poll.table_id.is_(None) if table is None else sa.or_(Poll.table_id.is_(None), Poll.table_id == table.id)
-    polls = list(db.session.scalars(sa.select(Poll).where(Poll.meeting_id == person.meeting_id,
-                                                          Poll.state != "draft", scope).order_by(Poll.id)))
+    polls = list(db.session.scalars(_SHOWN_POLLS, {"meeting_id": person.meeting_id,
+                                                   "table_id": table.id if table else None}))
     mine = _my_ballots(person, [p.id for p in polls])
     return [{**poll_view(p), "my_ballot": mine.get(p.id),
              "results": results_view(p) if participants_see_results(p) else None} for p in polls]

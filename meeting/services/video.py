@@ -28,10 +28,14 @@ def clean_url(raw) -> str:
     return url
 
 
+_ROOMS_OF = sa.select(VideoRoom.round_id, VideoRoom.url).where(
+    VideoRoom.table_id == sa.bindparam("table_id"),
+    sa.or_(VideoRoom.round_id.is_(None), VideoRoom.round_id == sa.bindparam("round_id")))
+
+
 def room_for(table_id: int, round_id: int | None) -> str | None:
     """The table's room for this round: a link for the round itself, else the one for every round."""
-    rows = dict(db.session.execute(sa.select(VideoRoom.round_id, VideoRoom.url).where(
-        VideoRoom.table_id == table_id, sa.or_(VideoRoom.round_id.is_(None), VideoRoom.round_id == round_id))).all())
+    rows = dict(db.session.execute(_ROOMS_OF, {"table_id": table_id, "round_id": round_id}).all())
     return rows.get(round_id) or rows.get(None) if round_id is not None else rows.get(None)
 
 
