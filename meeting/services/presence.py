@@ -56,15 +56,20 @@ def connected(sid: str, meeting_id: int, *, participant_id=None, table_id=None, 
     return _changed(meeting_id, table_id if participant_id else None)
 
 
+_GONE = (sa.delete(Connection.__table__).where(Connection.__table__.c.sid == sa.bindparam("sid"))
+         .returning(Connection.__table__.c.meeting_id, Connection.__table__.c.table_id,
+                    Connection.__table__.c.participant_id))
+
+
 def disconnected(sid: str) -> Changes:
-    conn = db.session.get(Connection, sid)
-    if conn is None:
+    # One DELETE ... RETURNING on the session's connection (no look-up, no unit of work).
+    row = db.session.connection().execute(_GONE, {"sid": sid}).one_or_none()
+    if row is None:
+        db.session.rollback()
         return Changes()
-    meeting_id, table_id, is_participant = conn.meeting_id, conn.table_id, conn.participant_id is not None
-    _seen(conn.participant_id)
-    db.session.delete(conn)
+    _seen(row.participant_id)
     db.session.commit()
-    return _changed(meeting_id, table_id if is_participant else None)
+    return _changed(row.meeting_id, row.table_id if row.participant_id is not None else None)
 
 
 def moved(sid: str, table_id: int | None) -> Changes:
