@@ -152,17 +152,23 @@ def vote(person: Participant, idea_id, value, *, proxy_staff_id: int | None = No
                                                                 Dirty("map", idea.meeting_id, 0)})
 
 
+_TABLES_OF = sa.select(Idea.id, Idea.table_id).where(Idea.id.in_(sa.bindparam("ids", expanding=True)),
+                                                    Idea.meeting_id == sa.bindparam("meeting_id"))
+_MERGED_AT = sa.select(Idea.table_id, Idea.merged_into_id).where(
+    Idea.merged_into_id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
     """Return the current tallies of these ideas as events, one per table stream and staff."""
-    ideas = list(db.session.scalars(sa.select(Idea).where(Idea.id.in_(idea_ids), Idea.meeting_id == meeting_id)))
-    counts = tallies([i.id for i in ideas])
+    table_of = dict(db.session.execute(_TABLES_OF, {"ids": sorted(idea_ids), "meeting_id": meeting_id}).all())
+    counts = tallies(list(table_of))
     by_table: dict[int, dict] = {}
-    for idea in ideas:
-        by_table.setdefault(idea.table_id, {})[str(idea.id)] = counts[idea.id]
+    for idea_id, table_id in table_of.items():
+        by_table.setdefault(table_id, {})[str(idea_id)] = counts[idea_id]
     # An idea that others were merged into is shown (and counted) at their tables too.
-    for table_id, target in db.session.execute(sa.select(Idea.table_id, Idea.merged_into_id).where(
-            Idea.merged_into_id.in_([i.id for i in ideas]))):
-        by_table.setdefault(table_id, {})[str(target)] = counts[target]
+    if group_members(table_of):
+        for table_id, target in db.session.execute(_MERGED_AT, {"ids": list(table_of)}):
+            by_table.setdefault(table_id, {})[str(target)] = counts[target]
     events = [Event(table_stream(t), "tallies", {"tallies": v}) for t, v in sorted(by_table.items())]
     if by_table:
         everything = {k: v for part in by_table.values() for k, v in part.items()}

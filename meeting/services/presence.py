@@ -15,14 +15,16 @@ from meeting.models import Connection, Participant
 from meeting.models._base import now, upsert, utcnow
 from meeting.services.events import Changes, Dirty, Event, hold_meeting, publish, register_tally_publisher, staff_stream
 
+_COUNTS = (sa.select(Connection.table_id, sa.func.count())
+           .where(Connection.meeting_id == sa.bindparam("meeting_id"),
+                  Connection.table_id.in_(sa.bindparam("ids", expanding=True)), Connection.participant_id.is_not(None))
+           .group_by(Connection.table_id))
+
 
 def publish_presence(meeting_id: int, table_ids: set[int]) -> list[Event]:
     """Stamp and commit the connected-phone counts of these tables; return them for broadcasting."""
     hold_meeting(meeting_id)  # count under the lock: the newest counts get the highest seq
-    counts = dict(db.session.execute(
-        sa.select(Connection.table_id, sa.func.count()).where(
-            Connection.meeting_id == meeting_id, Connection.table_id.in_(sorted(table_ids)),
-            Connection.participant_id.is_not(None)).group_by(Connection.table_id)).all())
+    counts = dict(db.session.execute(_COUNTS, {"meeting_id": meeting_id, "ids": sorted(table_ids)}).all())
     return publish(meeting_id, [Event(staff_stream(meeting_id), "presence", {"table_id": t, "connected": counts.get(t, 0)})
                                 for t in sorted(table_ids)])
 
