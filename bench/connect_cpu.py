@@ -8,7 +8,7 @@ test client (the real handlers), asks for its snapshot and disconnects, R rounds
 (process_time) per connect + snapshot + disconnect is printed; `--profile` adds cProfile's top
 entries, `--sql` the statements of one connection.
 
-    .venv/bin/python bench/connect_cpu.py [ROUNDS] [--tables T] [--profile] [--sql]
+    .venv/bin/python bench/connect_cpu.py [ROUNDS] [--tables T] [--ideas N] [--profile] [--sql]
 """
 
 import cProfile
@@ -31,8 +31,11 @@ def main(argv):
     from meeting import create_app
     from meeting.extensions import socketio
 
-    tables = int(argv[argv.index("--tables") + 1]) if "--tables" in argv else 5
-    rounds = int(next((a for a in argv if a.isdigit() and a != str(tables)), "3"))
+    def option(name, default):
+        return int(argv[argv.index(name) + 1]) if name in argv else default
+
+    tables, per_table = option("--tables", 5), option("--ideas", 3)
+    rounds = int(argv[0]) if argv and argv[0].isdigit() else 3
     folder = Path(tempfile.mkdtemp(prefix="kurumaza-connect-cpu-"))
     app = create_app({"INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/k.sqlite3",
                       "SECRET_KEY": TEST_SECRET, "DATA_KEY": TEST_DATA_KEY, "MEETING_ASYNC_MODE": "threading",
@@ -45,14 +48,14 @@ def main(argv):
         http = app.test_client()
         join(http, card["token"], f"phone {i}")
         https.append((card["table_id"], http))
-    # Some content at every table: three ideas, each voted on by a few phones.
+    # Some content at every table: a few ideas (3; --ideas), each voted on by five phones.
     by_table: dict[int, list] = {}
     for table_id, http in https:
         by_table.setdefault(table_id, []).append(http)
     for members in by_table.values():
         socks = [socketio.test_client(app, flask_test_client=h) for h in members[:5]]
         ideas = [socks[0].emit("post_idea", {"op_id": secrets.token_hex(8), "text": f"idea {k}"},
-                               callback=True)["idea"]["id"] for k in range(3)]
+                               callback=True)["idea"]["id"] for k in range(per_table)]
         for sock in socks:
             for idea in ideas:
                 sock.emit("vote", {"op_id": secrets.token_hex(8), "idea_id": idea, "value": "agree"}, callback=True)
@@ -102,7 +105,7 @@ def main(argv):
         profile.disable()
     spent = time.process_time() - started
     count = rounds * len(https)
-    print(f"{count} connections ({len(https)} phones, {tables} tables): {1000 * spent / count:.2f} ms of CPU "
+    print(f"{count} connections ({len(https)} phones, {tables} tables, {per_table} ideas each): {1000 * spent / count:.2f} ms of CPU "
           f"per connect + snapshot + disconnect{' (profiled)' if profile else ''}")
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
