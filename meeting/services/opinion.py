@@ -151,8 +151,8 @@ def compute(meeting_id: int) -> dict:
 
 def _calculate(previous: tuple | None, votes: list[tuple], visible: list[tuple[int, str, int]], hidden: set[int],
                table_of: dict[int, int], names: dict[int, str], categories: dict[int, dict]) -> tuple[dict, tuple]:
-    """The map's JSON and the new (map, cells) from plain data (pure: runs in a native thread
-    under gevent; the caller keeps `_previous`)."""
+    """The map's JSON and the new (map, cells) from plain data (pure: runs in the server's helper
+    process under gevent, meeting/offload.py; the caller keeps `_previous`)."""
     om, cells = _map(previous, votes, [i for i, _text, _table in visible], hidden)
 
     # Pseudonymous labels, new for every computation: nothing here can be joined to a nickname.
