@@ -32,7 +32,7 @@ from meeting import offload
 from meeting.core.opinion import OpinionMap, breakdown, bridging_statements, compute_map, table_agreement, update
 from meeting.extensions import db
 from meeting.models import Idea, Meeting, OpinionMapSnapshot, Participant, Seat, Table, Vote
-from meeting.models._base import iso, upsert, utcnow
+from meeting.models._base import by_id, iso, upsert, utcnow
 from meeting.models.idea import VOTE_VALUES
 from meeting.services import meetings, staff
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
@@ -40,9 +40,9 @@ from meeting.services.events import Event, publish, register_tally_publisher, st
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
 READ_PART = 1000  # rows read between two breaths of the event loop (meeting/offload.py)
 
-# (meeting id, created_at) -> (last map, the vote cells it was computed from); per process, read
-# and written by the greenlet holding the meeting's lock (never by the offloaded computation),
-# lost on restart. created_at keeps a recreated database's meeting 1 from reusing a stale map.
+# (meeting id, created_at) -> (last map, the vote cells it was computed from); kept by the process
+# that computes (the helper under gevent), written only by _calculate, whose calls for a meeting
+# the meeting's lock serializes; lost on restart. created_at keeps a recreated database's meeting 1 from reusing a stale map.
 # Both are bounded: a process that serves many meetings keeps only the most recent ones.
 CACHED_MEETINGS = 64
 
@@ -143,17 +143,17 @@ def compute(meeting_id: int) -> dict:
                                    .where(Participant.meeting_id == meeting_id)).partitions(READ_PART):
         categories.update(part)
         offload.breathe()
-    key = (meeting.id, meeting.created_at)
-    data, _previous[key] = offload.cpu(_calculate, _previous.get(key), votes, visible, hidden, table_of, names,
-                                       categories)
-    return data
+    return offload.cpu(_calculate, (meeting.id, meeting.created_at), votes, visible, hidden, table_of, names,
+                       categories)
 
 
-def _calculate(previous: tuple | None, votes: list[tuple], visible: list[tuple[int, str, int]], hidden: set[int],
-               table_of: dict[int, int], names: dict[int, str], categories: dict[int, dict]) -> tuple[dict, tuple]:
-    """The map's JSON and the new (map, cells) from plain data (pure: runs in the server's helper
-    process under gevent, meeting/offload.py; the caller keeps `_previous`)."""
-    om, cells = _map(previous, votes, [i for i, _text, _table in visible], hidden)
+def _calculate(key: tuple, votes: list[tuple], visible: list[tuple[int, str, int]], hidden: set[int],
+               table_of: dict[int, int], names: dict[int, str], categories: dict[int, dict]) -> dict:
+    """The map's JSON from plain data, updating the meeting's previous map kept in `_previous` of
+    the process it runs in (the server's helper under gevent, meeting/offload.py): the map's
+    state, megabytes for a meeting of thousands, never travels between processes."""
+    om, cells = _map(_previous.get(key), votes, [i for i, _text, _table in visible], hidden)
+    _previous[key] = (om, cells)
 
     # Pseudonymous labels, new for every computation: nothing here can be joined to a nickname.
     order = list(range(1, len(om.participants) + 1))
@@ -186,7 +186,7 @@ def _calculate(previous: tuple | None, votes: list[tuple], visible: list[tuple[i
         "statements": [{"id": i, "text": text, "table_id": table} for i, text, table in visible],
         "tables": {"names": {str(t): n for t, n in names.items()}, "agreement": agreement, "bridging": bridging},
         "breakdown": breakdowns(categories, visible_votes, [i for i, _text, _table in visible]),
-    }, (om, cells)
+    }
 
 
 def breakdowns(categories: dict[int, dict], votes: list[tuple], idea_ids: list[int]) -> list[dict]:
@@ -212,32 +212,41 @@ def breakdowns(categories: dict[int, dict], votes: list[tuple], idea_ids: list[i
     return out
 
 
-def recompute(meeting_id: int) -> OpinionMapSnapshot:
-    """Compute the map now and store it as the meeting's snapshot (not committed)."""
+def _store(meeting_id: int) -> dict:
+    """Compute the map now and store it as the meeting's snapshot (not committed); return the row's
+    values as written."""
     with _lock(meeting_id):
         data = compute(meeting_id)
         vote_count = db.session.scalar(sa.select(sa.func.count()).select_from(Vote).join(Idea, Idea.id == Vote.idea_id)
                                        .where(Idea.meeting_id == meeting_id))
-        now = utcnow()
-        row = dict(meeting_id=meeting_id, computed_at=now, vote_count=vote_count, data=data)
+        row = dict(meeting_id=meeting_id, computed_at=utcnow(), vote_count=vote_count, data=data)
         db.session.execute(upsert(OpinionMapSnapshot, row, ("meeting_id",), ("computed_at", "vote_count", "data")), row)
-        db.session.expire_all()
-        return db.session.scalar(sa.select(OpinionMapSnapshot).where(OpinionMapSnapshot.meeting_id == meeting_id))
+        return row
 
 
-def map_event(meeting_id: int, snap: OpinionMapSnapshot) -> Event:
-    data = snap.data or {}
+def recompute(meeting_id: int) -> OpinionMapSnapshot:
+    """Compute the map now and store it as the meeting's snapshot (not committed); return the row
+    as the database holds it."""
+    _store(meeting_id)
+    db.session.expire_all()
+    return db.session.scalar(sa.select(OpinionMapSnapshot).where(OpinionMapSnapshot.meeting_id == meeting_id))
+
+
+def map_event(meeting_id: int, row: dict) -> Event:
+    data = row["data"] or {}
     return Event(staff_stream(meeting_id), "opinion_map", {
-        "computed_at": iso(snap.computed_at), "vote_count": snap.vote_count,
+        "computed_at": iso(row["computed_at"]), "vote_count": row["vote_count"],
         "participants": sum(1 for p in data.get("participants", []) if p.get("in_conv")),
         "groups": len(data.get("groups", []))})
 
 
 def publish_map(meeting_id: int, _item_ids: set[int]) -> list[Event]:
-    """Recompute and store the meeting's map; stamp, commit and return the `opinion_map` event."""
-    if db.session.get(Meeting, meeting_id) is None:
+    """Recompute and store the meeting's map; stamp, commit and return the `opinion_map` event.
+    The event is made from what was written: reading the map back decoded all of its JSON again,
+    on the event loop, for two counts."""
+    if by_id(Meeting, meeting_id) is None:
         return []
-    return publish(meeting_id, [map_event(meeting_id, recompute(meeting_id))])
+    return publish(meeting_id, [map_event(meeting_id, _store(meeting_id))])
 
 
 register_tally_publisher("map", publish_map, interval_setting="MAP_INTERVAL")
@@ -272,5 +281,9 @@ def map_json(meeting_id: int, snap: OpinionMapSnapshot | None) -> dict:
 def last_map(meeting_id: int) -> OpinionMap | None:
     """This process's last computed map of the meeting (internal ids; for tests and reports)."""
     meeting = db.session.get(Meeting, meeting_id)
-    found = _previous.get((meeting.id, meeting.created_at)) if meeting else None
+    found = offload.cpu(_last, (meeting.id, meeting.created_at)) if meeting else None
     return found[0] if found else None
+
+
+def _last(key: tuple) -> tuple | None:
+    return _previous.get(key)  # in the process that computes (see _previous)
