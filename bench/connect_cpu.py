@@ -105,8 +105,8 @@ def main(argv):
         profile.disable()
     spent = time.process_time() - started
     count = rounds * len(https)
-    print(f"{count} connections ({len(https)} phones, {tables} tables, {per_table} ideas each): {1000 * spent / count:.2f} ms of CPU "
-          f"per connect + snapshot + disconnect{' (profiled)' if profile else ''}")
+    print(f"{count} connections ({len(https)} phones, {tables} tables, {per_table} ideas each): "
+          f"{1000 * spent / count:.2f} ms of CPU per connect + snapshot + disconnect{' (profiled)' if profile else ''}")
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
         pstats.Stats(profile).sort_stats("tottime").print_stats(30)
