@@ -73,3 +73,24 @@ def test_reload_while_offline_shows_the_apps_reconnecting_page(server):
         # The server is back: the page opens again by itself.
         server.start()
         page.get_by_label("あなたの意見").wait_for(timeout=15000)
+
+
+def test_the_reconnecting_page_opened_at_its_own_address_stays_put(server):
+    """Only the page shown in place of another reopens itself: at /offline there is nothing to reopen, and
+    a reload every 2 s would cut short the next page the visitor opens."""
+    with chromium() as browser:
+        page = browser.new_page(**PHONE)
+        page.clock.install()
+        heads = []
+        page.on("request", lambda r: r.method == "HEAD" and heads.append(r.url))
+        page.goto(server.url + "/offline")
+        page.get_by_role("heading", name="再接続中…").wait_for()
+        page.clock.run_for(10_000)  # five retry intervals, at once
+        # A HEAD of our own, after the timers ran: requests are announced in the order they are made.
+        page.evaluate("() => fetch('/offline?probe', {method: 'HEAD'})")
+        deadline = 200
+        while not any(u.endswith("probe") for u in heads) and deadline:
+            page.wait_for_timeout(50)
+            deadline -= 1
+        assert [u.rsplit("/", 1)[-1] for u in heads] == ["offline?probe"]
+        assert page.url.endswith("/offline")

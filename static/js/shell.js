@@ -5,6 +5,9 @@
   'use strict';
   var catalog = document.querySelector('meta[name="catalog"]');
   if (document.querySelector('meta[name="offline"]')) {
+    // Opened at its own address, not in place of another page: nothing to open again (reloading
+    // it every 2 s would only show it again, and would cut short whatever the visitor opens next).
+    if (location.pathname === '/offline') return;
     var retry = function () {
       fetch(location.href, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' })
         .then(function (r) { if (r.status < 500) location.reload(); else setTimeout(retry, 2000); })
