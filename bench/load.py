@@ -677,6 +677,14 @@ def loop_stats(path: Path, since: float, until: float) -> dict:
                 gc_worst = max(gc_worst, row["max_gc_ms"])
                 gc_ms += row["gc_ms"]
     found = {"max_pause_ms": worst, "max_gc_ms": gc_worst, "gc_ms": round(gc_ms, 1)}
+    runs: dict = {}  # --runs: the greenlets that held the loop longest, by where they yielded
+    for row in rows:
+        for where, (n, total, most) in row.get("runs", {}).items():
+            seen = runs.setdefault(where, [0, 0.0, 0.0])
+            seen[0], seen[1], seen[2] = seen[0] + n, seen[1] + total, max(seen[2], most)
+    if runs:
+        found["runs"] = [{"where": w, "count": n, "total_ms": round(t, 1), "max_ms": m}
+                         for w, (n, t, m) in sorted(runs.items(), key=lambda kv: -kv[1][1])[:15]]
     # Group commit (Kurumaza on SQLite): commits and fsyncs in the window, from the running totals.
     counted = [r for r in rows if "fsyncs" in r]
     if len(counted) >= 2:
@@ -911,6 +919,9 @@ def run_against(kind: str, args, folder: Path) -> dict:
                 print(f"  {kind:>4} {rate:>6.0f} votes/s: ack p99 {fmt(result['ack']['p99'])} ms, fan-out p99 "
                       f"{fmt(result['fanout']['p99'])} ms, cpu {result['cpu_pct']:.0f}%, pause "
                       f"{result['loop']['max_pause_ms']:.0f} ms (load {result['load']:.1f})", flush=True)
+                for run in result["loop"].get("runs", []):
+                    print(f"      held the loop {run['count']:>5}x, {run['total_ms']:>8.0f} ms in all, longest "
+                          f"{run['max_ms']:>5.0f} ms: {run['where']}", flush=True)
                 if args.profile in ("ramp", "cluster") and (result["ack"]["p99"] or 0) > args.knee_ms:
                     break
             time.sleep(args.interval * 2 + 0.5)
@@ -1141,10 +1152,15 @@ def main(argv=None) -> int:
     ap.add_argument("--server-pid", type=int, help="the target's server pid for CPU and memory (same machine)")
     ap.add_argument("--spy", nargs="*", default=[], choices=["ours", "bare"],
                     help="sample these servers with py-spy while connecting and voting")
+    ap.add_argument("--runs", type=float, metavar="MS",
+                    help="trace the servers' greenlet switches: list the code that held the loop MS or longer "
+                         "(meeting/loopstats.py; costs a few per cent of CPU)")
     ap.add_argument("--label", default="", help="added to the result file's name")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args(argv)
     profiles = list(PROFILES) if args.profile == "all" else [args.profile]
+    if args.runs:
+        os.environ["MEETING_LOOP_RUNS"] = str(args.runs)  # the servers' environment starts from ours
     overrides = {k: getattr(args, k) for k in ("participants", "tables", "rate", "seconds")}
     RESULTS.mkdir(parents=True, exist_ok=True)
     everything = {}

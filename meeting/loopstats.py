@@ -7,6 +7,13 @@ garbage collection (gc.callbacks). Every half second one JSON line is appended:
 `{"t": monotonic, "max_pause_ms", "max_gc_ms", "gc_ms", "collections", "max_gc_generation"}` for that half second,
 with the running totals `counters()` returns (the server's group commit: commits, fsyncs, checkpoints).
 bench/load.py reads the lines of its measuring window. The bare server of the bench uses it too.
+
+With `MEETING_LOOP_RUNS=<ms>` as well, every greenlet switch is traced (greenlet.settrace, a few
+per cent of CPU): a greenlet that ran that long without yielding is counted under the code it
+yielded from (its innermost frames of this project, or else of any library), and each line also
+carries `"runs": {where: [count, total_ms, max_ms]}` for its half second. The hub's own turns are
+left out (they include the idle wait for I/O). This names what holds the loop: a pause is
+always some greenlet's run.
 """
 
 import gc
@@ -53,11 +60,67 @@ def start(path: str | None = None, sleep=None, spawn=None, counters=None) -> boo
                 line = {"t": now, "max_pause_ms": round(worst * 1000, 2), "max_gc_ms": round(gc_state["max"] * 1000, 2),
                         "gc_ms": round(gc_state["total"] * 1000, 2), "collections": gc_state["count"],
                         "max_gc_generation": gc_state["gen"], **(counters() if counters else {})}
+                if runs:
+                    line["runs"] = {k: [n, round(total, 1), round(most, 1)] for k, (n, total, most) in runs.items()}
+                    runs.clear()
                 with open(path, "a") as out:
                     out.write(json.dumps(line) + "\n")
                 worst = 0.0
                 gc_state.update(max=0.0, total=0.0, count=0, gen=None)
                 last_report = now
 
+    runs: dict = {}
+    threshold = float(os.environ.get("MEETING_LOOP_RUNS") or 0) / 1000
+    if threshold > 0:
+        _trace_runs(threshold, runs)
+
     spawn(watch)
     return True
+
+
+def _where(frame) -> str:
+    """The innermost two frames of this project's code in a stack, else the innermost of all."""
+    mine, first = [], None
+    while frame is not None and len(mine) < 2:
+        code = frame.f_code
+        name = f"{code.co_filename.rsplit('/site-packages/', 1)[-1].rsplit('/work/', 1)[-1]}:{code.co_name}:{frame.f_lineno}"
+        first = first or name
+        if "/meeting/" in code.co_filename and "loopstats" not in code.co_filename:
+            mine.append(name.rsplit("meeting/", 1)[-1])
+        frame = frame.f_back
+    return " < ".join(mine) if mine else first or "?"
+
+
+def _ended(glet) -> str:
+    run = getattr(glet, "_run", None) or getattr(glet, "run", None)
+    code = getattr(run, "__code__", None)
+    return f"{getattr(run, '__qualname__', type(glet).__name__)}" + (f" ({code.co_filename.rsplit('/', 1)[-1]})" if code else "")
+
+
+def _trace_runs(threshold: float, runs: dict) -> None:
+    import greenlet
+
+    hub_type = None
+    try:
+        from gevent.hub import Hub as hub_type
+    except ImportError:
+        pass
+    state = {"t": time.perf_counter()}
+
+    def trace(event, args):
+        now = time.perf_counter()
+        ran, state["t"] = now - state["t"], now
+        if ran < threshold or event not in ("switch", "throw"):
+            return
+        origin = args[0]
+        if hub_type is not None and isinstance(origin, hub_type):
+            return
+        # The trace runs once the switch is made: the origin is suspended now, at the frame it left from.
+        frame = origin.gr_frame
+        where = _where(frame) if frame is not None else f"(ended) {_ended(origin)}"
+        seen = runs.setdefault(where, [0, 0.0, 0.0])
+        seen[0] += 1
+        seen[1] += ran * 1000
+        seen[2] = max(seen[2], ran * 1000)
+
+    greenlet.settrace(trace)

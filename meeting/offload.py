@@ -18,9 +18,10 @@ primitive) and take and return plain data. Its exception is raised in the caller
 died is started again by the next call; the call it died in raises `HelperGone`. Without gevent
 (threading mode, tests, commands) `cpu()` simply calls the function.
 
-Database reads stay in the greenlet (the session and its pool are gevent's). A background read
-of a whole meeting (every vote of thousands of phones) calls `breathe()` between its parts, so
-waiting acks and broadcasts run between them instead of after all of them.
+A function may read the database on a connection of its own in the helper (the opinion map reads
+every vote of a meeting there: read and decoded on the loop, that held it 40-50 ms at a time), but
+never writes: SQLite has one writer, and a writer in the helper would hold the server's commits.
+`breathe()` lets every other ready greenlet run, for a long loop that stays on the event loop.
 """
 
 import os
@@ -106,6 +107,11 @@ class _Helper:
 _helper: _Helper | None = None
 
 
+def offloaded() -> bool:
+    """Whether cpu() runs its function in the helper process (the server runs on gevent)."""
+    return _gevent_hub() is not None
+
+
 def cpu(fn: Callable[..., T], *args) -> T:
     """fn(*args), in this server's helper process when it runs on gevent; its exception propagates."""
     global _helper
@@ -133,8 +139,11 @@ def _serve() -> None:
                 answer = _frame((False, exc))
             except Exception:  # noqa: BLE001 - an error that does not pickle
                 answer = _frame((False, RuntimeError(repr(exc))))
-        stdout.write(answer)
-        stdout.flush()
+        try:
+            stdout.write(answer)
+            stdout.flush()
+        except BrokenPipeError:  # the server stopped while this computed: nobody to answer
+            return
 
 
 def breathe() -> None:

@@ -46,7 +46,7 @@ def polis_files(data: OpenData, base_url: str = "") -> dict[str, bytes]:
     meeting, labels = data.meeting, data.labels
     zone = ZoneInfo(meeting.timezone or "Asia/Tokyo")
     ideas = list(db.session.scalars(sa.select(Idea).where(Idea.meeting_id == meeting.id).order_by(Idea.id)))
-    # The live map's order: votes as they were cast (services.opinion.meeting_votes).
+    # The live map's order: votes as they were cast (services.opinion._read).
     votes = list(db.session.execute(sa.select(Vote.participant_id, Vote.idea_id, Vote.value, Vote.updated_at)
                                     .join(Idea, Idea.id == Vote.idea_id).where(Idea.meeting_id == meeting.id)
                                     .order_by(Vote.updated_at, Vote.id)).all())

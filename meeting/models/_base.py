@@ -43,12 +43,13 @@ class AwareDateTime(sa.types.TypeDecorator):
 
 
 def upsert(model, columns, keys: tuple[str, ...], update: tuple[str, ...] = (), *,
-           increment: tuple[str, ...] = (), returning: tuple[str, ...] = ()):
+           increment: tuple[str, ...] = (), returning: tuple[str, ...] = (), encoded: tuple[str, ...] = ()):
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL or SQLite: the one way rows are upserted.
 
     Execute it with the row (`db.session.execute(upsert(Model, row, ...), row)`); `columns` names
     the inserted columns (the row's keys do). On a conflict the columns in `update` take the
-    inserted values and those in `increment` are added to. SQLAlchemy compiles its dialects'
+    inserted values and those in `increment` are added to. A JSON column named in `encoded` takes
+    its value as JSON text already encoded (the opinion map's, encoded off the loop). SQLAlchemy compiles its dialects'
     ON CONFLICT inserts anew on every execution (they have no cache key), which on the hot path
     (a vote, a broadcast's number) cost more than running them; so each shape is compiled once
     per dialect into a textual statement with the columns' types.
@@ -56,15 +57,26 @@ def upsert(model, columns, keys: tuple[str, ...], update: tuple[str, ...] = (), 
     from meeting.extensions import db
 
     return _upsert(getattr(model, "__table__", model), tuple(columns), tuple(keys), tuple(update), tuple(increment),
-                   tuple(returning), db.engine.dialect)
+                   tuple(returning), db.engine.dialect, tuple(encoded))
+
+
+class _EncodedJSON(sa.types.TypeDecorator):
+    """A JSON column's value given as JSON text already encoded: bound as it is (on PostgreSQL
+    with the column's cast to json)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
 
 
 @functools.lru_cache(maxsize=64)
-def _upsert(table, columns, keys, update, increment, returning, dialect):
+def _upsert(table, columns, keys, update, increment, returning, dialect, encoded=()):
     from sqlalchemy.dialects import postgresql, sqlite
     from sqlalchemy.engine.interfaces import BindTyping
 
-    binds = [sa.bindparam(name, type_=table.c[name].type) for name in columns]
+    binds = [sa.bindparam(name, type_=_EncodedJSON() if name in encoded else table.c[name].type) for name in columns]
     stmt = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table).values(
         {bind.key: bind for bind in binds})
     set_ = {name: stmt.excluded[name] for name in update}

@@ -83,9 +83,13 @@ def _commit_seating(meeting: Meeting) -> Changes:
     return changes
 
 
-_SEATING_ROUND = (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"),
-                                             Round.seating_since.is_not(None))
-                  .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
+def seating_round_query() -> sa.Select:
+    """SELECT the id of the meeting's round whose seating is in force (bind `meeting_id`)."""
+    return (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"), Round.seating_since.is_not(None))
+            .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
+
+
+_SEATING_ROUND = seating_round_query()
 
 
 def seating_round_id(meeting_id: int) -> int | None:

@@ -20,6 +20,7 @@ is upserted, so the last writer wins and every worker serves the same row.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import threading
@@ -38,7 +39,6 @@ from meeting.services import meetings, staff
 from meeting.services.events import Event, publish, register_tally_publisher, staff_stream
 
 VALUE = {"agree": 1, "disagree": -1, "pass": 0}
-READ_PART = 1000  # rows read between two breaths of the event loop (meeting/offload.py)
 
 # (meeting id, created_at) -> (last map, the vote cells it was computed from); kept by the process
 # that computes (the helper under gevent), written only by _calculate, whose calls for a meeting
@@ -87,26 +87,31 @@ def _clean(d: dict) -> dict:
     return {k: _num(v) if isinstance(v, float) else v for k, v in d.items()}
 
 
-def meeting_votes(meeting_id: int) -> tuple[list[tuple[int, int, int]], list[Idea]]:
-    """Return the meeting's votes as (participant, idea, +1/-1/0) in casting order, and its ideas."""
-    ideas = list(db.session.scalars(sa.select(Idea).where(Idea.meeting_id == meeting_id).order_by(Idea.id)))
-    rows = db.session.execute(sa.select(Vote.participant_id, Vote.idea_id, Vote.value)
-                              .join(Idea, Idea.id == Vote.idea_id)
-                              .where(Idea.meeting_id == meeting_id)
-                              .order_by(Vote.updated_at, Vote.id))
-    votes = []
-    for part in rows.partitions(READ_PART):  # tens of thousands in a big meeting: the loop breathes
-        votes += [(p, i, VALUE[v]) for p, i, v in part]
-        offload.breathe()
-    return votes, ideas
+_VOTES = (sa.select(Vote.participant_id, Vote.idea_id, Vote.value).join(Idea, Idea.id == Vote.idea_id)
+          .where(Idea.meeting_id == sa.bindparam("meeting_id")).order_by(Vote.updated_at, Vote.id))
+_IDEAS = (sa.select(Idea.id, Idea.text, Idea.table_id, Idea.hidden).where(Idea.meeting_id == sa.bindparam("meeting_id"))
+          .order_by(Idea.id))
+_SEATS = (sa.select(Seat.participant_id, Seat.table_id)
+          .where(Seat.round_id == meetings.seating_round_query().scalar_subquery()))
+_NAMES = sa.select(Table.id, Table.name).where(Table.meeting_id == sa.bindparam("meeting_id"))
+_CATEGORIES = sa.select(Participant.id, Participant.categories).where(Participant.meeting_id == sa.bindparam("meeting_id"))
 
 
-def current_tables(meeting_id: int) -> dict[int, int]:
-    """Participant id -> table id in the meeting's current round."""
-    rnd = meetings.seating_round_id(meeting_id)
-    if rnd is None:
-        return {}
-    return dict(db.session.execute(sa.select(Seat.participant_id, Seat.table_id).where(Seat.round_id == rnd)).all())
+def _read(conn: sa.Connection, meeting_id: int) -> tuple:
+    """Everything the map is made from, read on one connection: the votes as (participant, idea,
+    +1/-1/0) in casting order, the visible ideas as (id, text, table), the hidden ideas' ids, the
+    current round's table of each participant, the tables' names and the participants' categories.
+    The votes come first: every idea they name is then among the ideas read after them."""
+    at = {"meeting_id": meeting_id}
+    votes = [(p, i, VALUE[v]) for p, i, v in conn.execute(_VOTES, at)]
+    ideas = conn.execute(_IDEAS, at).all()
+    visible = [(i, text, table) for i, text, table, hidden in ideas if not hidden]
+    hidden = {i for i, _text, _table, is_hidden in ideas if is_hidden}
+    table_of = dict(conn.execute(_SEATS, at).all())
+    names = dict(conn.execute(_NAMES, at).all())
+    # The JSON column's type decodes each participant's categories (a dict).
+    categories = dict(conn.execute(_CATEGORIES, at).all())
+    return votes, visible, hidden, table_of, names, categories
 
 
 def _map(previous: tuple | None, votes: list[tuple], statements: list[int], hidden: set[int]) -> tuple[OpinionMap, dict]:
@@ -125,26 +130,44 @@ def _map(previous: tuple | None, votes: list[tuple], statements: list[int], hidd
     return om, cells
 
 
-def compute(meeting_id: int) -> dict:
-    """Compute the map, per-table agreement, bridging ideas and breakdowns as plain JSON.
+def compute(meeting_id: int) -> tuple[str, dict]:
+    """The map, per-table agreement, bridging ideas and breakdowns as JSON text, and the counts its
+    event tells (votes counted, participants placed, groups).
 
-    What the database holds is read here, in the caller's greenlet; the arithmetic (the map,
-    agreement, bridging, breakdowns: up to a few hundred ms for a meeting of thousands) runs off
-    the event loop (meeting/offload.py), so phones' acks and broadcasts do not wait for it."""
-    votes, ideas = meeting_votes(meeting_id)
-    meeting = db.session.get(Meeting, meeting_id)
-    visible = [(i.id, i.text, i.table_id) for i in ideas if not i.hidden]
-    hidden = {i.id for i in ideas if i.hidden}
-    table_of = current_tables(meeting_id)
-    offload.breathe()
-    names = dict(db.session.execute(sa.select(Table.id, Table.name).where(Table.meeting_id == meeting_id)).all())
-    categories = {}
-    for part in db.session.execute(sa.select(Participant.id, Participant.categories)
-                                   .where(Participant.meeting_id == meeting_id)).partitions(READ_PART):
-        categories.update(part)
-        offload.breathe()
-    return offload.cpu(_calculate, (meeting.id, meeting.created_at), votes, visible, hidden, table_of, names,
-                       categories)
+    Under gevent all of it runs in the server's helper process (meeting/offload.py), which reads
+    the meeting on a database connection of its own, computes and encodes: the loop only waits.
+    Read and decoded on the loop, a meeting of 2,000 phones held it for 40-50 ms at a time
+    (bench/load.py --runs). Elsewhere (threading mode, tests, commands) it runs here, on the
+    session's connection."""
+    meeting = by_id(Meeting, meeting_id)
+    key = (meeting.id, meeting.created_at)
+    url = db.engine.url
+    if offload.offloaded() and url.database not in (None, "", ":memory:"):  # a helper cannot open a memory database
+        return offload.cpu(_compute_in_helper, url.render_as_string(hide_password=False), key)
+    return _encoded(_calculate(key, *_read(db.session.connection(), meeting_id)))
+
+
+_engines: dict = {}  # in the helper: database URL -> its engine, made on first use
+
+
+def _compute_in_helper(url: str, key: tuple) -> tuple[str, dict]:
+    engine = _engines.get(url)
+    if engine is None:
+        sqlite = url.startswith("sqlite")
+        engine = _engines[url] = sa.create_engine(url, pool_size=1, pool_pre_ping=True,
+                                                  connect_args={"timeout": 30} if sqlite else {})
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":  # one snapshot for all the reads
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        data = _calculate(key, *_read(conn, key[0]))
+        conn.rollback()
+    return _encoded(data)
+
+
+def _encoded(data: dict) -> tuple[str, dict]:
+    counts = {"vote_count": data.pop("vote_count"),
+              "participants": sum(1 for p in data["participants"] if p["in_conv"]), "groups": len(data["groups"])}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")), counts
 
 
 def _calculate(key: tuple, votes: list[tuple], visible: list[tuple[int, str, int]], hidden: set[int],
@@ -179,6 +202,7 @@ def _calculate(key: tuple, votes: list[tuple], visible: list[tuple[int, str, int
         del b["statement"]
 
     return {
+        "vote_count": len(votes),
         "participants": participants,
         "groups": groups,
         "consensus": consensus,
@@ -213,15 +237,14 @@ def breakdowns(categories: dict[int, dict], votes: list[tuple], idea_ids: list[i
 
 
 def _store(meeting_id: int) -> dict:
-    """Compute the map now and store it as the meeting's snapshot (not committed); return the row's
-    values as written."""
+    """Compute the map now and store it as the meeting's snapshot (not committed); return the
+    counts of its event."""
     with _lock(meeting_id):
-        data = compute(meeting_id)
-        vote_count = db.session.scalar(sa.select(sa.func.count()).select_from(Vote).join(Idea, Idea.id == Vote.idea_id)
-                                       .where(Idea.meeting_id == meeting_id))
-        row = dict(meeting_id=meeting_id, computed_at=utcnow(), vote_count=vote_count, data=data)
-        db.session.execute(upsert(OpinionMapSnapshot, row, ("meeting_id",), ("computed_at", "vote_count", "data")), row)
-        return row
+        text, counts = compute(meeting_id)
+        row = dict(meeting_id=meeting_id, computed_at=utcnow(), vote_count=counts["vote_count"], data=text)
+        db.session.execute(upsert(OpinionMapSnapshot, row, ("meeting_id",), ("computed_at", "vote_count", "data"),
+                                  encoded=("data",)), row)
+        return {**counts, "computed_at": row["computed_at"]}
 
 
 def recompute(meeting_id: int) -> OpinionMapSnapshot:
@@ -232,18 +255,15 @@ def recompute(meeting_id: int) -> OpinionMapSnapshot:
     return db.session.scalar(sa.select(OpinionMapSnapshot).where(OpinionMapSnapshot.meeting_id == meeting_id))
 
 
-def map_event(meeting_id: int, row: dict) -> Event:
-    data = row["data"] or {}
+def map_event(meeting_id: int, stored: dict) -> Event:
     return Event(staff_stream(meeting_id), "opinion_map", {
-        "computed_at": iso(row["computed_at"]), "vote_count": row["vote_count"],
-        "participants": sum(1 for p in data.get("participants", []) if p.get("in_conv")),
-        "groups": len(data.get("groups", []))})
+        "computed_at": iso(stored["computed_at"]), "vote_count": stored["vote_count"],
+        "participants": stored["participants"], "groups": stored["groups"]})
 
 
 def publish_map(meeting_id: int, _item_ids: set[int]) -> list[Event]:
-    """Recompute and store the meeting's map; stamp, commit and return the `opinion_map` event.
-    The event is made from what was written: reading the map back decoded all of its JSON again,
-    on the event loop, for two counts."""
+    """Recompute and store the meeting's map; stamp, commit and return the `opinion_map` event,
+    made from the counts the computation returned (never by reading the map back)."""
     if by_id(Meeting, meeting_id) is None:
         return []
     return publish(meeting_id, [map_event(meeting_id, _store(meeting_id))])
