@@ -79,12 +79,13 @@ def start(path: str | None = None, sleep=None, spawn=None, counters=None) -> boo
 
 
 def _where(frame) -> str:
-    """The innermost two frames of this project's code in a stack, else the innermost of all."""
+    """The innermost two frames of this project's code in a stack, else the innermost one outside gevent."""
     mine, first = [], None
     while frame is not None and len(mine) < 2:
         code = frame.f_code
         name = f"{code.co_filename.rsplit('/site-packages/', 1)[-1].rsplit('/work/', 1)[-1]}:{code.co_name}:{frame.f_lineno}"
-        first = first or name
+        if first is None and "/gevent/" not in code.co_filename:  # where it yielded, not gevent's switch
+            first = name
         if "/meeting/" in code.co_filename and "loopstats" not in code.co_filename:
             mine.append(name.rsplit("meeting/", 1)[-1])
         frame = frame.f_back
