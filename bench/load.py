@@ -653,6 +653,15 @@ def free_port() -> int:  # tests/test_load.py replaces it with tests/live.py's (
         return s.getsockname()[1]
 
 
+def proc_waited_s(pid: int) -> float:
+    """Seconds the process's main thread (the event loop) was ready to run but waited for a CPU
+    (/proc/<pid>/schedstat: the machine's other processes, the load generator's included, had them)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def proc_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -691,6 +700,7 @@ def loop_stats(path: Path, since: float, until: float) -> dict:
         commits = counted[-1]["commits"] - counted[0]["commits"]
         fsyncs = counted[-1]["fsyncs"] - counted[0]["fsyncs"]
         found.update(commits=commits, fsyncs=fsyncs, commits_per_fsync=round(commits / fsyncs, 2) if fsyncs else None)
+        found["max_fsync_ms"] = max((r.get("max_fsync_ms", 0) for r in counted), default=None)
     return found
 
 
@@ -764,6 +774,11 @@ class Server:
         if self.topology:
             return sum(proc_cpu_s(pid) for pid in self.pids)
         return proc_cpu_s(self.pid) if self.pid else 0.0
+
+    def waited(self) -> float:  # a cluster: the longest wait of its workers' loops
+        if self.topology:
+            return max((proc_waited_s(pid) for pid in self.pids), default=0.0)
+        return proc_waited_s(self.pid) if self.pid else 0.0
 
     def rss_kb(self) -> int:
         if self.topology:
@@ -918,7 +933,9 @@ def run_against(kind: str, args, folder: Path) -> dict:
                 out["steps"].append(result)
                 print(f"  {kind:>4} {rate:>6.0f} votes/s: ack p99 {fmt(result['ack']['p99'])} ms, fan-out p99 "
                       f"{fmt(result['fanout']['p99'])} ms, cpu {result['cpu_pct']:.0f}%, pause "
-                      f"{result['loop']['max_pause_ms']:.0f} ms (load {result['load']:.1f})", flush=True)
+                      f"{result['loop']['max_pause_ms']:.0f} ms, longest fsync {result['loop'].get('max_fsync_ms') or 0:.0f} "
+                      f"ms, waited for a CPU {result['waited_for_cpu_pct']:.1f}% "
+                      f"(load {result['load']:.1f})", flush=True)
                 for run in result["loop"].get("runs", []):
                     print(f"      held the loop {run['count']:>5}x, {run['total_ms']:>8.0f} ms in all, longest "
                           f"{run['max_ms']:>5.0f} ms: {run['where']}", flush=True)
@@ -961,12 +978,12 @@ def run_step(server: Server, clients: Clients, args, rate: float, step: int) -> 
     per_process = [rate / len(clients.pipes)] * len(clients.pipes)
     ideas_per = [args.idea_rate / len(clients.pipes)] * len(clients.pipes)
     start_at = time.monotonic() + 0.5
-    cpu0 = server.cpu()
+    cpu0, waited0 = server.cpu(), server.waited()
     load0 = load_now()
     with spying(server, args, f"vote-{rate:g}"):
         driven = clients.all("drive", per=lambda n: (per_process[n], ideas_per[n], args.seconds, start_at, step))
     took = time.monotonic() - start_at
-    cpu = server.cpu() - cpu0
+    cpu, waited = server.cpu() - cpu0, server.waited() - waited0
     # The last tallies reach the phones: wait for them (bounded), so that what is still missing then is lost.
     deadline = time.monotonic() + args.interval + 15
     while True:
@@ -980,7 +997,7 @@ def run_step(server: Server, clients: Clients, args, rate: float, step: int) -> 
             "undelivered": merged["undelivered"], "errors": merged["errors"][:5],
             "ack": summarize(merged["ack_ms"]), "fanout": summarize(merged["fanout_ms"]),
             "idea": summarize(merged["idea_ms"]), "idea_ack": summarize(merged["idea_ack_ms"]),
-            "cpu_pct": cpu / took * 100, "load": max(load0, load_now()),
+            "cpu_pct": cpu / took * 100, "waited_for_cpu_pct": waited / took * 100, "load": max(load0, load_now()),
             "loop": loop_stats(server.stats_file if not server.external else None, start_at, start_at + took)}
 
 
@@ -1038,6 +1055,7 @@ def table(ours: dict, bare: dict, profile: str) -> str:
             o, b = ours["steps"][0], bare["steps"][0]
             rows += [("votes/s acknowledged", o["votes_per_s"], b["votes_per_s"]),
                      ("server CPU (%)", o["cpu_pct"], b["cpu_pct"]),
+                     ("its event loop waited for a CPU (%)", o.get("waited_for_cpu_pct"), b.get("waited_for_cpu_pct")),
                      ("vote ack p50 (ms)", o["ack"]["p50"], b["ack"]["p50"]),
                      ("vote ack p95 (ms)", o["ack"]["p95"], b["ack"]["p95"]),
                      ("vote ack p99 (ms)", o["ack"]["p99"], b["ack"]["p99"]),
@@ -1050,6 +1068,7 @@ def table(ours: dict, bare: dict, profile: str) -> str:
                      ("idea on every phone at the table p99 (ms)", o["idea"]["p99"], b["idea"]["p99"]),
                      ("longest loop pause (ms)", o["loop"]["max_pause_ms"], b["loop"]["max_pause_ms"]),
                      ("longest GC pause (ms)", o["loop"]["max_gc_ms"], b["loop"]["max_gc_ms"]),
+                     ("longest fsync (group commit, ms)", o["loop"].get("max_fsync_ms"), None),
                      ("commits per fsync (group commit)", o["loop"].get("commits_per_fsync"), None)]
         else:
             rows += [("knee (votes/s, ack p99 > 250 ms)", knee(ours), knee(bare))]

@@ -24,6 +24,7 @@ Elsewhere (threading mode, PostgreSQL, tests) it is off and `settle()` does noth
 
 import os
 import sqlite3
+import time
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -49,6 +50,7 @@ class GroupSync:
         self.fsyncs = 0
         self.commits = 0
         self.checkpoints = 0
+        self.longest_fsync = 0.0  # seconds, since stats() last read it
         self._checkpointed_at = 0  # self.commits at the last checkpoint
         self._checkpointing = False
         self._checkpointer: sqlite3.Connection | None = None  # used by one pool thread at a time
@@ -87,7 +89,9 @@ class GroupSync:
                 try:
                     fd = self._fd_now()
                     if fd is not None:
+                        began = time.perf_counter()
                         pool.apply(os.fsync, (fd,))
+                        self.longest_fsync = max(self.longest_fsync, time.perf_counter() - began)
                     self.fsyncs += 1
                 except Exception as exc:  # noqa: BLE001 - every waiter of this batch gets it
                     for done in batch:
@@ -141,7 +145,12 @@ def settle(session) -> None:
 
 
 def stats() -> dict:
-    return {"commits": _group.commits, "fsyncs": _group.fsyncs, "checkpoints": _group.checkpoints} if _group else {}
+    """Running totals, and the longest fsync (its wait in the thread pool included) since the last call."""
+    if _group is None:
+        return {}
+    longest, _group.longest_fsync = _group.longest_fsync, 0.0
+    return {"commits": _group.commits, "fsyncs": _group.fsyncs, "checkpoints": _group.checkpoints,
+            "max_fsync_ms": round(longest * 1000, 2)}
 
 
 @event.listens_for(Session, "after_commit")
