@@ -83,13 +83,9 @@ def _commit_seating(meeting: Meeting) -> Changes:
     return changes
 
 
-def seating_round_query() -> sa.Select:
-    """SELECT the id of the meeting's round whose seating is in force (bind `meeting_id`)."""
-    return (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"), Round.seating_since.is_not(None))
-            .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
-
-
-_SEATING_ROUND = seating_round_query()
+_SEATING_ROUND = (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"),
+                                             Round.seating_since.is_not(None))
+                  .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
 
 
 def seating_round_id(meeting_id: int) -> int | None:
@@ -99,10 +95,11 @@ def seating_round_id(meeting_id: int) -> int | None:
                 lambda: db.session.scalar(_SEATING_ROUND, {"meeting_id": meeting_id}))
 
 
-_IN_FORCE = _SEATING_ROUND.scalar_subquery()
+# The round in force as a subquery (bind `meeting_id`), for statements built once elsewhere too.
+IN_FORCE = _SEATING_ROUND.scalar_subquery()
 # Built once: building it on every event cost more than running it (bench/vote_cpu.py).
 _TABLE_OF = (sa.select(Table).join(Seat, Seat.table_id == Table.id)
-             .where(Seat.round_id == _IN_FORCE, Seat.participant_id == sa.bindparam("participant_id")))
+             .where(Seat.round_id == IN_FORCE, Seat.participant_id == sa.bindparam("participant_id")))
 
 
 def table_of(participant: Participant) -> Table | None:

@@ -91,8 +91,7 @@ _VOTES = (sa.select(Vote.participant_id, Vote.idea_id, Vote.value).join(Idea, Id
           .where(Idea.meeting_id == sa.bindparam("meeting_id")).order_by(Vote.updated_at, Vote.id))
 _IDEAS = (sa.select(Idea.id, Idea.text, Idea.table_id, Idea.hidden).where(Idea.meeting_id == sa.bindparam("meeting_id"))
           .order_by(Idea.id))
-_SEATS = (sa.select(Seat.participant_id, Seat.table_id)
-          .where(Seat.round_id == meetings.seating_round_query().scalar_subquery()))
+_SEATS = sa.select(Seat.participant_id, Seat.table_id).where(Seat.round_id == meetings.IN_FORCE)
 _NAMES = sa.select(Table.id, Table.name).where(Table.meeting_id == sa.bindparam("meeting_id"))
 _CATEGORIES = sa.select(Participant.id, Participant.categories).where(Participant.meeting_id == sa.bindparam("meeting_id"))
 
