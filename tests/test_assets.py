@@ -41,3 +41,14 @@ def test_offline_page_and_service_worker(client):
     assert "<ruby>" in client.get("/offline?catalog=plain").get_data(as_text=True)
     # The offline page for one language does not change the visitor's choice.
     assert '<html lang="ja">' in client.get("/join").get_data(as_text=True)
+
+
+def test_scripts_and_stylesheets_carry_only_the_headers_that_act_on_them(client):
+    page = client.get("/join")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    for url in re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js)\?v=[0-9a-f]{12})"', page.get_data(as_text=True)):
+        response = client.get(url, headers={"Accept-Encoding": "br"})
+        assert response.status_code == 200 and response.headers["X-Content-Type-Options"] == "nosniff", url
+        assert not {"Content-Security-Policy", "X-Frame-Options", "Permissions-Policy"} & set(response.headers.keys()), url
+    worker = client.get("/sw.js")  # a worker's own policy governs what it may fetch
+    assert "connect-src 'self'" in worker.headers["Content-Security-Policy"]

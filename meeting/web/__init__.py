@@ -15,7 +15,17 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 login_manager.user_loader(sessions.load_staff)
 
 
+# Stylesheets and scripts: the policies below govern the document that a response becomes, so on these
+# files they do nothing but weigh about 330 bytes each, and the phone's table page loads 16 of them.
+# nosniff is what keeps a script or stylesheet from being run as another type. The service worker's
+# script is not a static file (/sw.js): its policy governs the worker, so it keeps every header.
+SUBRESOURCE_TYPES = ("text/css", "text/javascript")
+
+
 def security_headers(response):
+    if request.endpoint == "static" and response.mimetype in SUBRESOURCE_TYPES:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
