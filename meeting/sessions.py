@@ -6,7 +6,7 @@ from flask_login import login_user, logout_user
 
 from meeting.extensions import db, socketio
 from meeting.models import Connection, Participant, StaffUser
-from meeting.services import invitations, staff
+from meeting.services import meetings, staff
 
 PARTICIPANT_KEY = "participant"
 
@@ -21,7 +21,15 @@ def current_participant() -> Participant | None:
     value = session.get(PARTICIPANT_KEY)
     if not isinstance(value, dict):
         return None
-    return invitations.participant_for_session(value.get("id"), value.get("key"))
+    return meetings.participant_for_session(value.get("id"), value.get("key"))
+
+
+def current_seated() -> meetings.Seated | None:
+    """Who this participant's cookie names and their table, without loading their row."""
+    value = session.get(PARTICIPANT_KEY)
+    if not isinstance(value, dict):
+        return None
+    return meetings.seated(value.get("id"), value.get("key"))
 
 
 # --------------------------------------------------------------------------- staff

@@ -151,6 +151,37 @@ def test_cannot_vote_on_another_tables_idea(app, participant_socket):
     assert ack["ok"] is False and ack["error"] == "not_found"
 
 
+def test_a_vote_is_checked_against_the_seat_in_force_and_the_session_still_valid(app, participant_socket, staff_auth):
+    """The vote's one-query check (session key, meeting, table: meetings.seated) follows a move at once,
+    and a revoked session can no longer vote."""
+    meeting_id, cards = build_meeting(app, participants=2, tables=2)
+    a, b = by_table(cards)
+    s_a, s_b = participant_socket(a[0]["token"]), participant_socket(b[0]["token"], "もみじ")
+    here = s_a.emit("post_idea", {"op_id": op_id(), "text": "ここ"}, callback=True)["idea"]["id"]
+    there = s_b.emit("post_idea", {"op_id": op_id(), "text": "あちら"}, callback=True)["idea"]["id"]
+
+    def vote(sock, idea_id):
+        return sock.emit("vote", {"op_id": op_id(), "idea_id": idea_id, "value": "agree"}, callback=True)
+
+    assert vote(s_a, here)["ok"] and vote(s_a, there)["error"] == "not_found"
+    control = staff_socket(app, staff_auth, meeting_id)
+    moved = control.emit("seat_move", {"op_id": op_id(), "participant_id": a[0]["participant_id"],
+                                       "table_id": b[0]["table_id"]}, callback=True)
+    assert moved["ok"], moved
+    assert vote(s_a, there)["ok"] and vote(s_a, here)["error"] == "not_found"
+    assert vote(s_a, True)["error"] == "not_found"  # an id is an int, never a bool
+    # The session revoked (as removal does) while this socket stays open, as if its disconnect had
+    # not reached this worker: every event still checks the key.
+    with app.app_context():
+        from meeting.models import Participant
+
+        db.session.get(Participant, a[0]["participant_id"]).session_key_hash = None
+        db.session.commit()
+    assert vote(s_a, there)["error"] == "forbidden"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Vote)) == 2
+
+
 def test_participant_may_not_moderate(app, participant_socket):
     _, cards = build_meeting(app, participants=1, tables=1)
     s1 = participant_socket(cards[0]["token"])

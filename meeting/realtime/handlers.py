@@ -15,7 +15,7 @@ from meeting.realtime.wire import MALFORMED
 from meeting.services import ideas, meetings, ops, plenary, presence, staff, validate
 from meeting.services.errors import ServiceError
 from meeting.services.events import meeting_stream, participant_stream, staff_stream, table_stream
-from meeting.sessions import current_participant
+from meeting.sessions import current_participant, current_seated
 
 
 @dataclass
@@ -101,7 +101,7 @@ def _refusal(who: Principal | None, role: str) -> ServiceError | None:
     if who is None or who.device_id is not None or (role == "participant") != (who.participant_id is not None):
         return ServiceError("forbidden")
     try:
-        _participant(who) if role == "participant" else _staff(who)
+        _seated(who) if role == "participant" else _staff(who)
     except ServiceError as err:
         return err
     return None
@@ -148,6 +148,14 @@ def client_event(name: str, role: str, *, read_only: bool = False):
         return action
 
     return decorator
+
+
+def _seated(who: Principal) -> meetings.Seated:
+    """The connection's participant as their session cookie still names them, and their table."""
+    seated = current_seated()
+    if seated is None or seated.id != who.participant_id:
+        raise ServiceError("forbidden")
+    return seated
 
 
 def _participant(who: Principal):
@@ -208,7 +216,7 @@ def post_idea(who, data):
 
 @client_event("vote", role="participant")
 def vote(who, data):
-    return ideas.vote(_participant(who), data.get("idea_id"), data.get("value"))
+    return ideas.vote(_seated(who), data.get("idea_id"), data.get("value"))
 
 
 @client_event("hide_idea", role="staff")

@@ -130,18 +130,27 @@ def post_idea(person: Participant, text, *, proxy_staff_id: int | None = None) -
     return {"idea": view}, Changes(events=events)
 
 
-def vote(person: Participant, idea_id, value, *, proxy_staff_id: int | None = None) -> tuple[dict, Changes]:
+# What a vote checks of its idea, read as one row: a vote is the hot path, and no ORM object is needed.
+_VOTE_TARGET = sa.select(Idea.id, Idea.meeting_id, Idea.table_id, Idea.participant_id, Idea.merged_into_id,
+                         Idea.pending, Idea.hidden).where(Idea.id == sa.bindparam("idea_id"))
+
+
+def vote(person: Participant | meetings.Seated, idea_id, value, *,
+         proxy_staff_id: int | None = None) -> tuple[dict, Changes]:
+    """Record the person's vote on an idea their table shows (`person`: their row, or what the
+    session check read: meetings.seated)."""
     if value not in VOTE_VALUES:
         raise ServiceError("vote_value")
-    idea = by_id(Idea, idea_id) if validate.is_id(idea_id) else None
-    table = meetings.table_of(person)
-    if idea is None or table is None or idea.meeting_id != person.meeting_id:
+    idea = (db.session.connection().execute(_VOTE_TARGET, {"idea_id": idea_id}).first()
+            if validate.is_id(idea_id) else None)
+    table_id = meetings.table_id_of(person)
+    if idea is None or table_id is None or idea.meeting_id != person.meeting_id:
         raise ServiceError("not_found")
     if idea.merged_into_id is not None:
         raise ServiceError("idea_merged")
     if idea.pending and idea.participant_id == person.id:
         raise ServiceError("idea_pending")
-    if idea.hidden or idea.pending or (idea.table_id != table.id and table.id not in tables_showing(idea)):
+    if idea.hidden or idea.pending or (idea.table_id != table_id and table_id not in tables_showing(idea)):
         raise ServiceError("not_found")
     # Core, not the ORM's bulk insert path: a vote is the hot path.
     row = dict(idea_id=idea.id, participant_id=person.id, value=value, updated_at=utcnow(), proxy_staff_id=proxy_staff_id)

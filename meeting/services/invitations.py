@@ -9,10 +9,9 @@ from sqlalchemy.exc import IntegrityError
 
 from meeting.extensions import db
 from meeting.models import Invitation, Meeting, Participant
-from meeting.models._base import by_id, utcnow
+from meeting.models._base import utcnow
 from meeting.services import secrets
 from meeting.services.errors import ServiceError
-from meeting.services.memo import memo
 
 NICKNAME_MAX = 20
 
@@ -149,17 +148,3 @@ def redeem(invitation_id: int, nickname: str) -> tuple[Participant, str]:
     person.session_key_hash = secrets.session_key_hash(key)
     db.session.commit()
     return person, key
-
-
-def participant_for_session(participant_id, key) -> Participant | None:
-    """Return the participant a session cookie names, if its key still matches."""
-    if not isinstance(participant_id, int) or not isinstance(key, str):
-        return None
-    def check():
-        person = by_id(Participant, participant_id)
-        if person is None or person.session_key_hash != secrets.session_key_hash(key):
-            return None
-        return person
-
-    # The role check and the service of one event ask twice: one look-up (services/memo.py).
-    return memo(("participant_for_session", participant_id, key), check)

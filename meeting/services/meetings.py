@@ -1,11 +1,13 @@
 """Meetings, participants, tables and seating."""
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Meeting, Participant, Round, Seat, StaffUser, Table
-from meeting.models._base import now
-from meeting.services import audit, invitations, staff
+from meeting.models._base import by_id, now
+from meeting.services import audit, invitations, secrets, staff, validate
 from meeting.services import seating as seat_plans  # meetings.seating() is this module's own
 from meeting.services.events import Changes, stamp
 from meeting.services.memo import memo
@@ -83,9 +85,13 @@ def _commit_seating(meeting: Meeting) -> Changes:
     return changes
 
 
-_SEATING_ROUND = (sa.select(Round.id).where(Round.meeting_id == sa.bindparam("meeting_id"),
-                                             Round.seating_since.is_not(None))
-                  .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
+def _seating_round(meeting_id) -> sa.Select:
+    """The round whose seating is in force in a meeting: the latest one put in force."""
+    return (sa.select(Round.id).where(Round.meeting_id == meeting_id, Round.seating_since.is_not(None))
+            .order_by(Round.seating_since.desc(), Round.id.desc()).limit(1))
+
+
+_SEATING_ROUND = _seating_round(sa.bindparam("meeting_id"))
 
 
 def seating_round_id(meeting_id: int) -> int | None:
@@ -100,6 +106,55 @@ IN_FORCE = _SEATING_ROUND.scalar_subquery()
 # Built once: building it on every event cost more than running it (bench/vote_cpu.py).
 _TABLE_OF = (sa.select(Table).join(Seat, Seat.table_id == Table.id)
              .where(Seat.round_id == IN_FORCE, Seat.participant_id == sa.bindparam("participant_id")))
+
+
+class Seated(NamedTuple):
+    """Who a session cookie names and their table now: all a vote needs to know of its voter."""
+
+    id: int
+    meeting_id: int
+    table_id: int | None
+
+
+# The session check and the seat in one statement (a participant event's role check runs it): the
+# participant's key hash and meeting, and the table of the round in force in that meeting.
+_SEATED = (sa.select(Participant.meeting_id, Participant.session_key_hash, Seat.table_id)
+           .outerjoin(Seat, sa.and_(Seat.participant_id == Participant.id,
+                                    Seat.round_id == _seating_round(Participant.meeting_id).scalar_subquery()))
+           .where(Participant.id == sa.bindparam("participant_id")))
+
+
+def seated(participant_id, key) -> Seated | None:
+    """The participant a session cookie names, if its key still matches, and their table: one Core
+    query (no ORM objects), kept for the rest of the transaction with the table's id (table_id_of)."""
+    if not validate.is_id(participant_id) or not isinstance(key, str):
+        return None
+
+    def check():
+        row = db.session.connection().execute(_SEATED, {"participant_id": participant_id}).first()
+        if row is None or row.session_key_hash != secrets.session_key_hash(key):
+            return None
+        return Seated(participant_id, row.meeting_id, row.table_id)
+
+    found = memo(("seated", participant_id, key), check)
+    if found is not None:
+        memo(("table_id_of", participant_id), lambda: found.table_id)
+    return found
+
+
+def participant_for_session(participant_id, key) -> Participant | None:
+    """The participant a session cookie names, if its key still matches (seated(), then the row)."""
+    return by_id(Participant, participant_id) if seated(participant_id, key) is not None else None
+
+
+_TABLE_ID_OF = sa.select(Seat.table_id).where(Seat.round_id == IN_FORCE, Seat.participant_id == sa.bindparam("participant_id"))
+
+
+def table_id_of(person: Participant | Seated) -> int | None:
+    """The id of the participant's table in the round in force (no ORM object; kept for the
+    transaction, and already known after seated())."""
+    return memo(("table_id_of", person.id), lambda: db.session.connection().execute(
+        _TABLE_ID_OF, {"meeting_id": person.meeting_id, "participant_id": person.id}).scalar())
 
 
 def table_of(participant: Participant) -> Table | None:
