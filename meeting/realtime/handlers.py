@@ -50,17 +50,15 @@ def connect(auth=None):
         join_room(plenary.plenary_stream(link.meeting_id))
         dispatch(presence.connected(request.sid, link.meeting_id))
         return True
-    person = current_participant()
+    person = current_seated()  # who, and at which table, in one query
     if person is not None:
-        table = meetings.table_of(person)
-        principals[request.sid] = Principal(person.meeting_id, participant_id=person.id,
-                                            table_id=table.id if table else None)
+        principals[request.sid] = Principal(person.meeting_id, participant_id=person.id, table_id=person.table_id)
         join_room(meeting_stream(person.meeting_id))
         join_room(participant_stream(person.id))  # what is for them alone: help, moderation, ...
-        if table:
-            join_room(table_stream(table.id))
+        if person.table_id:
+            join_room(table_stream(person.table_id))
         dispatch(presence.connected(request.sid, person.meeting_id, participant_id=person.id,
-                                    table_id=table.id if table else None))
+                                    table_id=person.table_id))
         return True
     meeting_id = auth.get("meeting_id") if isinstance(auth, dict) else None
     if validate.is_id(meeting_id) and staff.can_facilitate(current_user, meeting_id):
@@ -73,8 +71,7 @@ def connect(auth=None):
 
 def _follow_seat(who: Principal, person) -> None:
     """Move this connection to the room of the participant's current table (seating changes)."""
-    table = meetings.table_of(person)
-    table_id = table.id if table else None
+    table_id = meetings.table_id_of(person)
     if table_id == who.table_id:
         return
     if who.table_id:
