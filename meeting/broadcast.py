@@ -5,6 +5,7 @@ returned, after the commit.
 """
 
 import threading
+from collections import deque
 
 from flask import current_app
 
@@ -13,14 +14,58 @@ from meeting.extensions import db, socketio
 from meeting.services.errors import retryable
 from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event
 
+# A long list of events (the tally flush: one per table that changed, each to its twenty phones)
+# lets the loop breathe after every EMIT_CHUNK of them, so answers and other work are not held
+# behind a burst of a thousand messages; meanwhile no other commit's events go out (InOrder).
+EMIT_CHUNK = 8
+
+
+class InOrder:
+    """Lets emitters through one at a time in the order they arrived (greenlets or threads).
+
+    With group commit, emitters arrive in commit order, which is each stream's seq order
+    (meeting/durability.py). A lock would let a newcomer take it in the moment between one
+    holder's release and the next waiter's wake-up, so a later seq could overtake an earlier one.
+    """
+
+    event = threading.Event  # gevent's when monkey-patched
+
+    def __init__(self):
+        self._line: deque = deque()
+
+    def __enter__(self):
+        turn = self.event()
+        self._line.append(turn)
+        if self._line[0] is not turn:
+            try:
+                turn.wait()
+            except BaseException:  # killed while waiting: leave the line, or it would stop for good
+                self._leave(turn)
+                raise
+
+    def __exit__(self, *_exc):
+        self._leave(self._line[0])
+
+    def _leave(self, turn) -> None:
+        first = self._line[0] is turn
+        self._line.remove(turn)
+        if first and self._line:
+            self._line[0].set()
+
+
+_in_order = InOrder()
+
 
 def emit_events(events: list[Event]) -> None:
-    if events:
-        # With group commit, a broadcast waits for the fsync covering its commit, as acks do;
-        # broadcasts then leave in commit order, which is seq order (meeting/durability.py).
-        durability.settle(db.session)
-    for event in events:
-        socketio.emit(event.name, event.message(), to=event.stream)
+    if not events:
+        return
+    # With group commit, a broadcast waits for the fsync covering its commit, as acks do.
+    durability.settle(db.session)
+    with _in_order:
+        for count, event in enumerate(events, 1):
+            socketio.emit(event.name, event.message(), to=event.stream)
+            if count % EMIT_CHUNK == 0 and count < len(events):
+                socketio.sleep(0)
 
 
 class TallyCoalescer:
