@@ -103,8 +103,9 @@ def shown_at(table_id: int):
                    sa.or_(Idea.table_id == table_id, Idea.id.in_(merged_here)))
 
 
-def tables_showing(idea: Idea) -> set[int]:
-    """The tables whose phones show this idea: its own and those of the ideas merged into it."""
+def tables_showing(idea) -> set[int]:
+    """The tables whose phones show this idea (an Idea, or a row with its `id` and `table_id`: a
+    vote's): its own and those of the ideas merged into it."""
     return {idea.table_id} | set(db.session.scalars(sa.select(Idea.table_id).where(Idea.merged_into_id == idea.id)))
 
 
