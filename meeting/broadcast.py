@@ -9,8 +9,8 @@ from collections import deque
 
 from flask import current_app
 
-from meeting import durability, lease
-from meeting.extensions import db, socketio
+from meeting import lease
+from meeting.extensions import socketio
 from meeting.services.errors import retryable
 from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, Changes, Dirty, Event
 
@@ -23,9 +23,9 @@ EMIT_CHUNK = 8
 class InOrder:
     """Lets emitters through one at a time in the order they arrived (greenlets or threads).
 
-    With group commit, emitters arrive in commit order, which is each stream's seq order
-    (meeting/durability.py). A lock would let a newcomer take it in the moment between one
-    holder's release and the next waiter's wake-up, so a later seq could overtake an earlier one.
+    Emitters arrive in commit order (emit_events), which is each stream's seq order. A lock would
+    let a newcomer take it in the moment between one holder's release and the next waiter's
+    wake-up, so a later seq could overtake an earlier one.
     """
 
     event = threading.Event  # gevent's when monkey-patched
@@ -57,10 +57,16 @@ _in_order = InOrder()
 
 
 def emit_events(events: list[Event]) -> None:
+    """Emit committed events, right after their commit.
+
+    With group commit (meeting/durability.py) they leave before the fsync that makes their commit
+    durable: only answers (acks, pages) wait for it. Nothing that leaves between a commit and the
+    line below yields, so emitters join the line in commit order. A power cut could lose a commit
+    whose events went out; the server then starts every stream past the numbers it may have sent
+    (events.leap_streams), and the phones, reconnecting, take their snapshot from there.
+    """
     if not events:
         return
-    # With group commit, a broadcast waits for the fsync covering its commit, as acks do.
-    durability.settle(db.session)
     with _in_order:
         for count, event in enumerate(events, 1):
             socketio.emit(event.name, event.message(), to=event.stream)

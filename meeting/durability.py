@@ -144,6 +144,13 @@ def settle(session) -> None:
         _group.wait()
 
 
+def read_may_be_unsynced(session) -> None:
+    """What this session read may be another's commit still waiting for its fsync (a replayed
+    operation's stored answer): make its answer wait for the next fsync too."""
+    if _group is not None:
+        session.info[_PENDING] = True
+
+
 def stats() -> dict:
     """Running totals, and the longest fsync (its wait in the thread pool included) since the last call."""
     if _group is None:

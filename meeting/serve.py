@@ -80,9 +80,9 @@ def _handler_class():
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    from meeting import create_app
-    from meeting.extensions import socketio
-    from meeting.services import presence, staff
+    from meeting import create_app, durability
+    from meeting.extensions import db, socketio
+    from meeting.services import events, presence, staff
 
     parser = argparse.ArgumentParser(prog="python -m meeting.serve", description="Serve Kurumaza.")
     parser.add_argument("--host", default=os.environ.get("MEETING_HOST", "127.0.0.1"))
@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     with app.app_context():
         if not app.config["REDIS_URL"]:
             presence.clear_all()  # one process: connections from a previous run are gone
+        if durability.enabled():  # broadcasts leave before their fsync: start past what may be lost
+            events.leap_streams()
+            durability.settle(db.session)
         created = staff.ensure_admin(os.environ.get("MEETING_ADMIN_EMAIL"), os.environ.get("MEETING_ADMIN_PASSWORD"))
     if created:
         print("=" * 60)
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Kurumaza serving on http://{args.host}:{args.port} ({MODE} mode)", flush=True)
     extra = {}
     if MODE == "gevent":
-        from meeting import durability, loopstats
+        from meeting import loopstats
 
         extra["handler_class"] = _handler_class()
         # Only when MEETING_LOOP_STATS names a file (the load benchmark).

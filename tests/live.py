@@ -528,6 +528,8 @@ class ReliablePhone:
             self.generation += 1
             if self.generation > 1:
                 self.stats["reconnects"] += 1
+            if self.buffer is not None:  # as realtime.js: an earlier connection's events are dropped
+                self.buffer = []
         self._resync()
 
     def _notice(self):

@@ -7,6 +7,7 @@ from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
+from meeting import durability
 from meeting.broadcast import dispatch
 from meeting.extensions import db, socketio
 from meeting.models import Meeting
@@ -137,7 +138,8 @@ def client_event(name: str, role: str, *, read_only: bool = False):
                 db.session.rollback()  # nothing to keep: close the read transaction
                 return {"ok": True, **result}
             ack, changes = ops.run(who.actor, data.get("op_id"), who.meeting_id, lambda: action(who, data))
-            dispatch(changes)
+            dispatch(changes)  # the broadcasts leave at the commit,
+            durability.settle(db.session)  # the ack once the commit is on disk
             return ack
 
         client_events[name] = (role, read_only)

@@ -102,6 +102,24 @@ def stamp(meeting_id: int, events: list[Event]) -> None:
         event.seq = before[event.stream] = event.prev + 1
 
 
+# How far every stream's number moves when a group-commit server starts (leap_streams): more
+# events than one stream could broadcast while its commits waited for their fsync.
+STREAM_LEAP = 1_000_000
+
+
+def leap_streams() -> None:
+    """Move every stream's number past any it may have broadcast but lost (at startup).
+
+    With group commit a broadcast leaves at its commit, before the fsync (meeting/broadcast.py
+    emit_events). A power cut can lose such a commit, and a restarted server would then give its
+    numbers to other events, which a phone still holding the lost ones would take for events it
+    already has. After the leap every number sent from now on is new, and a reconnecting phone
+    takes its snapshot's positions. Answers are unaffected: they waited for the fsync.
+    """
+    db.session.execute(sa.update(Stream).values(last_seq=Stream.last_seq + STREAM_LEAP))
+    db.session.commit()
+
+
 def hold_meeting(meeting_id: int) -> None:
     """Lock the meeting row until the commit, before anything is read (tally publishers).
 

@@ -15,7 +15,10 @@ from meeting.services.events import Changes, stamp
 
 
 def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Changes]]) -> tuple[dict, Changes]:
-    """Run `action` in one transaction with its op log entry; return (ack, changes)."""
+    """Run `action` in one transaction with its op log entry; return (ack, changes).
+
+    The caller broadcasts the changes at once and sends the ack only after `durability.settle`:
+    an acknowledged operation is on disk (realtime/handlers.py)."""
     if not validate.is_op_id(op_id):
         return ServiceError("op_id").as_ack(), Changes()
     stored = _stored(actor, op_id)
@@ -45,7 +48,6 @@ def run(actor: str, op_id, meeting_id: int, action: Callable[[], tuple[dict, Cha
         if stored is None:
             raise
         return stored, Changes()
-    durability.settle(db.session)  # the ack goes out only once this commit is on disk
     return ({**ack, **once} if once else ack), changes
 
 
@@ -54,7 +56,10 @@ _LOG = sa.insert(OpLog.__table__)  # Core: no unit of work to flush for a row no
 
 
 def _stored(actor: str, op_id: str) -> dict | None:
-    return db.session.connection().execute(_STORED, {"actor": actor, "op_id": op_id}).scalar()
+    stored = db.session.connection().execute(_STORED, {"actor": actor, "op_id": op_id}).scalar()
+    if stored is not None:  # the first run's commit may still be waiting for its fsync
+        durability.read_may_be_unsynced(db.session)
+    return stored
 
 
 def purge(meeting_id: int) -> int:

@@ -39,7 +39,13 @@
       // Connected once the page's scripts have all run: a page's later modules (the control room's
       // panels, the phone's video) register for the first snapshot, which must not come before them.
       this.socket = io({ auth: options.auth || {}, reconnectionDelayMax: 4000, autoConnect: false });
-      this.socket.on('connect', () => { this.onStatus(true); this.resync(); this.resend(); });
+      this.socket.on('connect', () => {
+        // A new connection's snapshot holds all that was committed; what an earlier connection left
+        // waiting could name numbers a restarted server no longer has (docs/reliability.md).
+        this.early.clear();
+        if (this.buffer !== null) this.buffer = [];
+        this.onStatus(true); this.resync(); this.resend();
+      });
       this.socket.on('disconnect', () => this.onStatus(false));
       this.socket.on('connect_error', (err) => {
         this.onStatus(false);
