@@ -5,7 +5,7 @@ returned, after the commit.
 """
 
 import threading
-from collections import deque
+from collections import Counter
 
 from flask import current_app
 
@@ -16,44 +16,78 @@ from meeting.services.events import TALLY_INTERVAL_SETTINGS, TALLY_PUBLISHERS, C
 
 # A long list of events (the tally flush: one per table that changed, each to its twenty phones)
 # lets the loop breathe after every EMIT_CHUNK of them, so answers and other work are not held
-# behind a burst of a thousand messages; meanwhile no other commit's events go out (InOrder).
+# behind a burst of a thousand messages; meanwhile no later commit's event on a stream the list
+# has still to reach goes out (InStreamOrder).
 EMIT_CHUNK = 8
 
 
-class InOrder:
-    """Lets emitters through one at a time in the order they arrived (greenlets or threads).
+class _Turn:
+    __slots__ = ("pending", "wake")
 
-    Emitters arrive in commit order (emit_events), which is each stream's seq order. A lock would
-    let a newcomer take it in the moment between one holder's release and the next waiter's
-    wake-up, so a later seq could overtake an earlier one.
+    def __init__(self, pending: Counter, wake):
+        self.pending = pending  # stream -> events of this emitter not yet sent on it
+        self.wake = wake
+
+
+class InStreamOrder:
+    """Sends each stream's events in the order their emitters arrived (greenlets or threads).
+
+    Emitters arrive in commit order (emit_events), which is each stream's seq order. An event goes
+    out as soon as no earlier emitter still has one to send on its stream: an idea at one table
+    does not wait for a tally flush that is emitting to a hundred others, unless the flush has
+    yet to reach that table. A lock per stream would not do: a newcomer could take it in the
+    moment between one holder's release and the next waiter's wake-up, and overtake it.
     """
 
     event = threading.Event  # gevent's when monkey-patched
 
     def __init__(self):
-        self._line: deque = deque()
+        self._lock = threading.Lock()  # held only to read or change the line, never while waiting
+        self._line: list[_Turn] = []  # emitters in arrival order, each until its last event is out
 
-    def __enter__(self):
-        turn = self.event()
-        self._line.append(turn)
-        if self._line[0] is not turn:
-            try:
-                turn.wait()
-            except BaseException:  # killed while waiting: leave the line, or it would stop for good
-                self._leave(turn)
-                raise
+    def send(self, events: list[Event], send_one, breathe=None) -> None:
+        turn = _Turn(Counter(event.stream for event in events), self.event())
+        with self._lock:
+            self._line.append(turn)
+        try:
+            for count, event in enumerate(events, 1):
+                while True:
+                    turn.wake.clear()  # before looking: a wake-up after the look is not missed
+                    if not self._behind(turn, event.stream):
+                        break
+                    turn.wake.wait()
+                send_one(event)
+                with self._lock:
+                    turn.pending[event.stream] -= 1
+                    if not turn.pending[event.stream]:
+                        del turn.pending[event.stream]
+                        self._wake_later(turn)
+                if breathe and count % EMIT_CHUNK == 0 and count < len(events):
+                    breathe()
+        finally:  # done, or killed while waiting: leave the line, or those behind would wait for good
+            with self._lock:
+                self._wake_later(turn)
+                self._line.remove(turn)
 
-    def __exit__(self, *_exc):
-        self._leave(self._line[0])
+    def _behind(self, turn: _Turn, stream: str) -> bool:
+        with self._lock:
+            for earlier in self._line:
+                if earlier is turn:
+                    return False
+                if stream in earlier.pending:
+                    return True
+        return False
 
-    def _leave(self, turn) -> None:
-        first = self._line[0] is turn
-        self._line.remove(turn)
-        if first and self._line:
-            self._line[0].set()
+    def _wake_later(self, turn: _Turn) -> None:
+        for later in self._line[self._line.index(turn) + 1:]:
+            later.wake.set()
 
 
-_in_order = InOrder()
+_in_order = InStreamOrder()
+
+
+def _emit(event: Event) -> None:
+    socketio.emit(event.name, event.message(), to=event.stream)
 
 
 def emit_events(events: list[Event]) -> None:
@@ -65,13 +99,8 @@ def emit_events(events: list[Event]) -> None:
     whose events went out; the server then starts every stream past the numbers it may have sent
     (events.leap_streams), and the phones, reconnecting, take their snapshot from there.
     """
-    if not events:
-        return
-    with _in_order:
-        for count, event in enumerate(events, 1):
-            socketio.emit(event.name, event.message(), to=event.stream)
-            if count % EMIT_CHUNK == 0 and count < len(events):
-                socketio.sleep(0)
+    if events:
+        _in_order.send(events, _emit, breathe=lambda: socketio.sleep(0))
 
 
 class TallyCoalescer:

@@ -1,11 +1,13 @@
-"""Emitters go out one at a time, in the order they arrived (meeting/broadcast.py InOrder)."""
+"""Each stream's events go out in the order their emitters arrived (meeting/broadcast.py
+InStreamOrder), and an emitter waits only for earlier ones that still have to send on its streams."""
 
 import threading
 import time
 
 import pytest
 
-from meeting.broadcast import InOrder
+from meeting.broadcast import InStreamOrder
+from meeting.services.events import Event
 
 
 def wait_until(condition, timeout=10.0):
@@ -15,26 +17,68 @@ def wait_until(condition, timeout=10.0):
         time.sleep(0.001)
 
 
-def test_emitters_go_through_in_the_order_they_arrived():
-    line, went = InOrder(), []
+def events(*streams):
+    return [Event(stream, "tallies", {}) for stream in streams]
 
-    def emitter(name):
-        with line:
-            went.append(name)
 
-    line.__enter__()  # a long emit holds the line
+class Wire:
+    """What went out, in order; sending on a stream named in `hold` blocks until released."""
+
+    def __init__(self, hold=()):
+        self.sent: list[tuple[str, str]] = []
+        self.hold = set(hold)
+        self.release = threading.Event()
+        self.held = threading.Event()
+
+    def sender(self, who):
+        def send(event):
+            if event.stream in self.hold and who == "flush":
+                self.held.set()
+                assert self.release.wait(10)
+            self.sent.append((who, event.stream))
+        return send
+
+
+def start(line, wire, who, streams):
+    thread = threading.Thread(target=line.send, args=(events(*streams), wire.sender(who)))
+    thread.start()
+    return thread
+
+
+def test_a_later_emitter_waits_only_where_an_earlier_one_has_still_to_send():
+    line, wire = InStreamOrder(), Wire(hold={"table:2"})
+    # A tally flush has sent table:1 and is stuck sending table:2; table:3 and staff are still to go.
+    flush = start(line, wire, "flush", ["table:1", "table:2", "table:3", "staff:1"])
+    assert wire.held.wait(10)
+    for who, stream in (("idea at table 4", "table:4"), ("idea at table 1", "table:1")):
+        passing = start(line, wire, who, [stream])
+        passing.join(10)
+        assert not passing.is_alive(), f"{who} waited for the flush"
+    behind = start(line, wire, "idea at table 3", ["table:3", "staff:1"])
+    wait_until(lambda: len(line._line) == 2)  # the flush and the one waiting behind it
+    assert ("idea at table 3", "table:3") not in wire.sent
+    wire.release.set()
+    flush.join(10)
+    behind.join(10)
+    assert wire.sent == [("flush", "table:1"), ("idea at table 4", "table:4"), ("idea at table 1", "table:1"),
+                         ("flush", "table:2"), ("flush", "table:3"), ("flush", "staff:1"),
+                         ("idea at table 3", "table:3"), ("idea at table 3", "staff:1")]
+    assert line._line == []
+
+
+def test_emitters_on_one_stream_go_out_in_the_order_they_arrived():
+    line, wire = InStreamOrder(), Wire(hold={"table:1"})
+    first = start(line, wire, "flush", ["table:1"])
+    assert wire.held.wait(10)
     threads = []
-    for count, name in enumerate(["first", "second", "third"], 2):
-        thread = threading.Thread(target=emitter, args=(name,))
-        thread.start()
-        threads.append(thread)
+    for count, name in enumerate(["second", "third", "fourth"], 2):
+        threads.append(start(line, wire, name, ["table:1"]))
         wait_until(lambda count=count: len(line._line) == count)  # it is waiting, behind the others
-    assert went == []
-    line.__exit__(None, None, None)
-    for thread in threads:
+    assert wire.sent == []
+    wire.release.set()
+    for thread in [first, *threads]:
         thread.join(10)
-    assert went == ["first", "second", "third"]
-    assert not line._line
+    assert [who for who, _ in wire.sent] == ["flush", "second", "third", "fourth"]
 
 
 class Interrupted(Exception):
@@ -46,18 +90,16 @@ def test_an_emitter_stopped_while_waiting_leaves_the_line():
         def wait(self, timeout=None):
             raise Interrupted
 
-    line = InOrder()
-    line.__enter__()
+    line, wire = InStreamOrder(), Wire(hold={"table:1"})
+    first = start(line, wire, "flush", ["table:1"])
+    assert wire.held.wait(10)
     line.event = Stopped  # the next one is killed while it waits
     with pytest.raises(Interrupted):
-        line.__enter__()
+        line.send(events("table:1"), wire.sender("killed"))
     line.event = threading.Event
-    line.__exit__(None, None, None)
-    done = threading.Event()
-
-    def emitter():
-        with line:
-            done.set()
-
-    threading.Thread(target=emitter).start()
-    assert done.wait(10), "the line stopped at the emitter that was killed"
+    wire.release.set()
+    first.join(10)
+    after = start(line, wire, "after", ["table:1"])
+    after.join(10)
+    assert not after.is_alive(), "the line stopped at the emitter that was killed"
+    assert wire.sent == [("flush", "table:1"), ("after", "table:1")]
