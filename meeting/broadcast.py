@@ -118,7 +118,8 @@ class TallyCoalescer:
     def __init__(self):
         self._lock = threading.Lock()
         # Keyed by app too: each app (a test's, with its own database) flushes its own meetings.
-        self._pending: dict[tuple[str, int, object], set[int]] = {}
+        # Each kind's items in the order they were first marked: the flush sends the longest-waiting first.
+        self._pending: dict[tuple[str, int, object], dict[int, None]] = {}
         # One publish at a time per kind and meeting: a flush that starts while the one before is
         # still counting, committing or emitting (a loaded server) would otherwise overtake it on
         # the wire, and a phone would keep the older tally as the newest. Each lock is kept while
@@ -141,9 +142,9 @@ class TallyCoalescer:
             for item in dirty:
                 key = (item.kind, item.meeting_id, app)
                 if key not in self._pending:
-                    self._pending[key] = set()
+                    self._pending[key] = {}
                     start.append(key)
-                self._pending[key].add(item.item_id)
+                self._pending[key].setdefault(item.item_id)
         for key in start:
             socketio.start_background_task(self._flush_later, app, key)
 
@@ -198,7 +199,7 @@ class TallyCoalescer:
     def _flush_later(self, app, key: tuple[str, int, object]) -> None:
         socketio.sleep(self._interval(app, key[0]))
         with self._lock:
-            item_ids = self._pending.pop(key, set())
+            item_ids = list(self._pending.pop(key, {}))
         if item_ids:
             self._publish(app, key[0], key[1], item_ids)
 

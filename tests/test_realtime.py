@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from meeting.extensions import db, socketio
 from meeting.models import AuditEvent, Idea, OpLog, Vote
-from tests.conftest import build_meeting, events, op_id, staff_socket
+from tests.conftest import build_meeting, events, first_meeting, join, make_app, op_id, staff_socket
 
 
 def wait_for(sock, name, timeout=10.0):
@@ -345,3 +345,39 @@ def test_the_coalescer_keeps_no_lock_for_a_meeting_it_is_not_publishing(app, mon
     for meeting_id in range(3):
         coalescer._publish(app, "test", meeting_id, {3})
     assert coalescer._publishing == {}
+
+
+def test_a_tally_flush_sends_the_table_that_waited_longest_first(tmp_path, migrated_db, monkeypatch):
+    """The tallies of a hundred tables leave one after another: the table whose votes were marked
+    first goes first, so the length of the burst is not added to the longest wait."""
+    from meeting import broadcast
+
+    app = make_app(tmp_path, migrated_db, TALLY_INTERVAL=0.5)
+    _, cards = build_meeting(app, participants=3, tables=3)
+    phones, ideas = {}, {}
+    for card in cards:
+        http = app.test_client()
+        join(http, card["token"])
+        phones[card["table_id"]] = socketio.test_client(app, flask_test_client=http)
+    try:
+        for table_id, sock in phones.items():
+            ideas[table_id] = sock.emit("post_idea", {"op_id": op_id(), "text": f"idea {table_id}"},
+                                        callback=True)["idea"]["id"]
+        sent = []
+        real_emit = broadcast._emit
+        monkeypatch.setattr(broadcast, "_emit", lambda event: (sent.append((event.name, event.stream)), real_emit(event)))
+        order = [sorted(phones)[2], sorted(phones)[0], sorted(phones)[1]]
+        for table_id in order:
+            assert phones[table_id].emit("vote", {"op_id": op_id(), "idea_id": ideas[table_id], "value": "agree"},
+                                         callback=True)["ok"]
+        for sock in phones.values():
+            assert any(e["name"] == "tallies" for e in wait_for(sock, "tallies"))
+        meeting_id = first_meeting(app)
+        assert [stream for name, stream in sent if name == "tallies"] == \
+            [f"table:{t}" for t in order] + [f"staff:{meeting_id}"]
+    finally:
+        for sock in phones.values():
+            sock.disconnect()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

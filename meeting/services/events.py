@@ -1,7 +1,7 @@
 """Events to broadcast, stamped with their stream's sequence number before commit."""
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -67,13 +67,14 @@ class Changes:
         self.disconnect |= other.disconnect
 
 
-# kind -> function(meeting_id, item_ids) that stamps, commits and returns tally events.
-TALLY_PUBLISHERS: dict[str, Callable[[int, set[int]], list[Event]]] = {}
+# kind -> function(meeting_id, item_ids) that stamps, commits and returns tally events. The ids
+# come in the order they were first marked where the process knows it (not from Redis's set).
+TALLY_PUBLISHERS: dict[str, Callable[[int, Collection[int]], list[Event]]] = {}
 # kind -> the app setting holding how long its changes are collected before publishing.
 TALLY_INTERVAL_SETTINGS: dict[str, str] = {}
 
 
-def register_tally_publisher(kind: str, publish: Callable[[int, set[int]], list[Event]],
+def register_tally_publisher(kind: str, publish: Callable[[int, Collection[int]], list[Event]],
                              interval_setting: str = "TALLY_INTERVAL") -> None:
     TALLY_PUBLISHERS[kind] = publish
     TALLY_INTERVAL_SETTINGS[kind] = interval_setting

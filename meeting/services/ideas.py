@@ -1,5 +1,7 @@
 """Ideas at tables: post, vote, moderate; announcements; what each client may see."""
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
 
 from meeting.extensions import db
@@ -168,25 +170,28 @@ _MERGED_AT = sa.select(Idea.table_id, Idea.merged_into_id).where(
     Idea.merged_into_id.in_(sa.bindparam("ids", expanding=True)))
 
 
-def tally_events(meeting_id: int, idea_ids: set[int]) -> list[Event]:
-    """Return the current tallies of these ideas as events, one per table stream and staff."""
+def tally_events(meeting_id: int, idea_ids: Collection[int]) -> list[Event]:
+    """Return the current tallies of these ideas as events, one per table stream and staff: the
+    tables in the order of their first idea in `idea_ids` (the coalescer's: the longest-waiting
+    first, so a burst of a hundred tables does not add its length to the oldest votes' wait)."""
     table_of = dict(db.session.execute(_TABLES_OF, {"ids": sorted(idea_ids), "meeting_id": meeting_id}).all())
     counts = tallies(list(table_of))
     by_table: dict[int, dict] = {}
-    for idea_id, table_id in table_of.items():
-        by_table.setdefault(table_id, {})[str(idea_id)] = counts[idea_id]
+    for idea_id in idea_ids:
+        if idea_id in table_of:
+            by_table.setdefault(table_of[idea_id], {})[str(idea_id)] = counts[idea_id]
     # An idea that others were merged into is shown (and counted) at their tables too.
     if group_members(table_of):
         for table_id, target in db.session.execute(_MERGED_AT, {"ids": list(table_of)}):
             by_table.setdefault(table_id, {})[str(target)] = counts[target]
-    events = [Event(table_stream(t), "tallies", {"tallies": v}) for t, v in sorted(by_table.items())]
+    events = [Event(table_stream(t), "tallies", {"tallies": v}) for t, v in by_table.items()]
     if by_table:
         everything = {k: v for part in by_table.values() for k, v in part.items()}
         events.append(Event(staff_stream(meeting_id), "tallies", {"tallies": everything}))
     return events
 
 
-def publish_tallies(meeting_id: int, idea_ids: set[int]) -> list[Event]:
+def publish_tallies(meeting_id: int, idea_ids: Collection[int]) -> list[Event]:
     """Stamp and commit tally events for these ideas; return them for broadcasting."""
     hold_meeting(meeting_id)  # count under the lock: with several processes, newest counts get the highest seq
     return publish(meeting_id, tally_events(meeting_id, idea_ids))
