@@ -43,11 +43,13 @@ class AwareDateTime(sa.types.TypeDecorator):
 
 
 def upsert(model, columns, keys: tuple[str, ...], update: tuple[str, ...] = (), *,
-           increment: tuple[str, ...] = (), returning: tuple[str, ...] = (), encoded: tuple[str, ...] = ()):
+           increment: tuple[str, ...] = (), returning: tuple[str, ...] = (), encoded: tuple[str, ...] = (),
+           rows: int = 1):
     """INSERT ... ON CONFLICT (keys) DO UPDATE, on PostgreSQL or SQLite: the one way rows are upserted.
 
     Execute it with the row (`db.session.execute(upsert(Model, row, ...), row)`); `columns` names
-    the inserted columns (the row's keys do). On a conflict the columns in `update` take the
+    the inserted columns (the row's keys do). With `rows` > 1 it inserts that many rows in one
+    statement, bound as `<column>_<i>` (upsert_rows makes the parameters). On a conflict the columns in `update` take the
     inserted values and those in `increment` are added to. A JSON column named in `encoded` takes
     its value as JSON text already encoded (the opinion map's, encoded off the loop). SQLAlchemy compiles its dialects'
     ON CONFLICT inserts anew on every execution (they have no cache key), which on the hot path
@@ -57,7 +59,12 @@ def upsert(model, columns, keys: tuple[str, ...], update: tuple[str, ...] = (), 
     from meeting.extensions import db
 
     return _upsert(getattr(model, "__table__", model), tuple(columns), tuple(keys), tuple(update), tuple(increment),
-                   tuple(returning), db.engine.dialect, tuple(encoded))
+                   tuple(returning), db.engine.dialect, tuple(encoded), rows)
+
+
+def upsert_rows(rows: list[dict]) -> dict:
+    """The parameters of a several-row upsert (upsert(..., rows=len(rows))): `<column>_<i>`."""
+    return {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
 
 
 class _EncodedJSON(sa.types.TypeDecorator):
@@ -71,14 +78,22 @@ class _EncodedJSON(sa.types.TypeDecorator):
         return None
 
 
-@functools.lru_cache(maxsize=64)
-def _upsert(table, columns, keys, update, increment, returning, dialect, encoded=()):
+@functools.lru_cache(maxsize=256)
+def _upsert(table, columns, keys, update, increment, returning, dialect, encoded=(), rows=1):
     from sqlalchemy.dialects import postgresql, sqlite
     from sqlalchemy.engine.interfaces import BindTyping
 
-    binds = [sa.bindparam(name, type_=_EncodedJSON() if name in encoded else table.c[name].type) for name in columns]
-    stmt = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table).values(
-        {bind.key: bind for bind in binds})
+    def bind(name, key):
+        return sa.bindparam(key, type_=_EncodedJSON() if name in encoded else table.c[name].type)
+
+    insert = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+    if rows == 1:
+        binds = [bind(name, name) for name in columns]
+        stmt = insert.values({b.key: b for b in binds})
+    else:
+        per_row = [{name: bind(name, f"{name}_{i}") for name in columns} for i in range(rows)]
+        binds = [b for row in per_row for b in row.values()]
+        stmt = insert.values(per_row)
     set_ = {name: stmt.excluded[name] for name in update}
     set_.update({name: table.c[name] + stmt.excluded[name] for name in increment})
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from meeting.extensions import db
 from meeting.models import Meeting, Stream
-from meeting.models._base import upsert
+from meeting.models._base import upsert, upsert_rows
 
 
 def table_stream(table_id: int) -> str:
@@ -83,21 +83,21 @@ def register_tally_publisher(kind: str, publish: Callable[[int, Collection[int]]
 def stamp(meeting_id: int, events: list[Event]) -> None:
     """Give each event its stream's next sequence number, and `prev`, the one before it.
 
-    Runs inside the caller's transaction. Each stream's counter is bumped by one upsert, which
-    locks that stream's row only until the commit: writers of one stream are serialized and its
-    numbers never repeat, while writers of different streams (a hundred tables) never wait for
-    each other. Streams are bumped in name order, one order for every writer, so two writers of
-    the same streams cannot deadlock on PostgreSQL.
+    Runs inside the caller's transaction. The streams' counters are bumped by one upsert (one row
+    per stream, a tally flush's hundred tables in one statement), which locks those streams' rows
+    only until the commit: writers of one stream are serialized and its numbers never repeat,
+    while writers of different streams (a hundred tables) never wait for each other. The rows
+    are in name order, one order for every writer, so two writers of the same streams cannot
+    deadlock on PostgreSQL.
     """
     if not events:
         return
     counts = Counter(event.stream for event in events)
+    rows = [{"meeting_id": meeting_id, "name": name, "last_seq": counts[name]} for name in sorted(counts)]
     bump = upsert(Stream, ("meeting_id", "name", "last_seq"), ("meeting_id", "name"), increment=("last_seq",),
-                  returning=("last_seq",))
-    before = {}
-    for name in sorted(counts):
-        top = db.session.execute(bump, {"meeting_id": meeting_id, "name": name, "last_seq": counts[name]}).scalar_one()
-        before[name] = top - counts[name]
+                  returning=("name", "last_seq"), rows=len(rows))
+    top = dict(db.session.execute(bump, rows[0] if len(rows) == 1 else upsert_rows(rows)).all())
+    before = {name: top[name] - count for name, count in counts.items()}
     for event in events:
         event.prev = before[event.stream]
         event.seq = before[event.stream] = event.prev + 1
