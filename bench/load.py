@@ -410,8 +410,9 @@ class Worker:
             value = self.rng.choice(VALUES)
             sent = time.monotonic()
             before = phone.last.get(phone.table_stream, 0)
+            payload = _op({"idea_id": idea, "value": value})
             try:
-                ack = await phone.client.call("vote", _op({"idea_id": idea, "value": value}))
+                ack = await phone.client.call("vote", payload)
             except Exception as err:  # noqa: BLE001 - counted as unanswered
                 self.votes.append({"step": step, "sent": sent, "ack": None, "error": repr(err)})
                 return
@@ -421,7 +422,8 @@ class Worker:
                 return
             phone.my_votes[idea] = value
             self.votes.append({"step": step, "sent": sent, "ack": at, "phone": phone.index, "table": phone.table_id,
-                               "idea": idea, "before": before, "after": phone.last.get(phone.table_stream, 0)})
+                               "idea": idea, "before": before, "after": phone.last.get(phone.table_stream, 0),
+                               "op": payload["op_id"]})
         finally:
             phone.busy = False
 
@@ -482,8 +484,10 @@ class Worker:
         await asyncio.gather(*(cast(p) for p in self.phones))
         return {}
 
-    def measure(self, step: int | None = None) -> dict:
-        """Latencies of this process's votes and ideas (of one ramp step, or all)."""
+    def measure(self, step: int | None = None, notes: dict | None = None) -> dict:
+        """Latencies of this process's votes and ideas (of one ramp step, or all). `notes`: the
+        server's, by op_id, where it names the last number stamped on the table's stream when
+        the vote committed (meeting/loopstats.py)."""
         votes = [v for v in self.votes if step is None or v["step"] == step]
         acked = [v for v in votes if v["ack"] is not None]
         ack_ms = [(v["ack"] - v["sent"]) * 1000 for v in acked]
@@ -491,10 +495,14 @@ class Worker:
         # sent, and that the first one of its idea after the ack (or, if none came after, the last
         # before it) does, since the idea is marked for the next flush right after the commit and
         # the ack follows the commit. So each vote gives a lower bound (fan_low_ms: the first tally
-        # of its idea after the send) and an upper bound (fan_ms), equal where no tally of the idea
-        # arrived between the send and the ack. A server whose broadcasts wait for the fsync that
-        # its acks wait for too, sends no such tally in between.
+        # of its idea after the send) and an upper bound, equal where no tally of the idea arrived
+        # between the send and the ack (a server whose broadcasts wait for the fsync that its acks
+        # wait for too sends none in between). Where the server noted the stream's number at the
+        # commit (ours, one process), the first tally of the idea above it is the one: fan_ms is
+        # exact there (`exact` counts them), else the upper bound.
+        notes = notes or {}
         fan_ms, fan_low_ms = [], []
+        exact = 0
         undelivered = 0
         by_phone = {p.index: p for p in self.phones}
 
@@ -508,7 +516,12 @@ class Worker:
             if not of_idea:
                 undelivered += 1
                 continue
-            high = next((seq for seq in of_idea if seq > v["after"]), None) or of_idea[-1]
+            noted = notes.get(v["op"])
+            if noted is not None:
+                high = next((seq for seq in of_idea if seq > noted), None)
+                exact += high is not None
+            if noted is None or high is None:
+                high = next((seq for seq in of_idea if seq > v["after"]), None) or of_idea[-1]
             low_at, high_at = everyone(v["table"], of_idea[0]), everyone(v["table"], high)
             if low_at is None or high_at is None:
                 undelivered += 1
@@ -527,8 +540,9 @@ class Worker:
                     undelivered += 1
             elif measured(i):
                 idea_ms.append((max(arrivals) - i["sent"]) * 1000)
-        return {"ack_ms": ack_ms, "fanout_ms": fan_ms, "fanout_low_ms": fan_low_ms, "idea_ms": idea_ms,
-                "idea_ack_ms": idea_ack_ms, "votes": len(votes), "unanswered": len(votes) - len(acked), "undelivered": undelivered,
+        return {"ack_ms": ack_ms, "fanout_ms": fan_ms, "fanout_low_ms": fan_low_ms, "fanout_exact": exact,
+                "idea_ms": idea_ms, "idea_ack_ms": idea_ack_ms, "votes": len(votes),
+                "unanswered": len(votes) - len(acked), "undelivered": undelivered,
                 "errors": [v.get("error") for v in votes if v["ack"] is None][:3] + self.errors[:3]}
 
     async def verify(self) -> dict:
@@ -687,6 +701,15 @@ def proc_rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def server_notes(path: Path | None) -> dict:
+    """What the server noted for the benchmark (meeting/loopstats.py `note`), merged."""
+    notes: dict = {}
+    if path and path.exists():
+        for line in path.read_text().splitlines():
+            notes.update(json.loads(line).get("notes", {}))
+    return notes
 
 
 def loop_stats(path: Path, since: float, until: float) -> dict:
@@ -860,11 +883,11 @@ def summarize(values: list[float]) -> dict:
 
 def merge(parts: list[dict]) -> dict:
     out = {"ack_ms": [], "fanout_ms": [], "fanout_low_ms": [], "idea_ms": [], "idea_ack_ms": [], "votes": 0,
-           "unanswered": 0, "undelivered": 0, "errors": []}
+           "unanswered": 0, "undelivered": 0, "fanout_exact": 0, "errors": []}
     for p in parts:
         for k in ("ack_ms", "fanout_ms", "fanout_low_ms", "idea_ms", "idea_ack_ms", "errors"):
             out[k] += p[k]
-        for k in ("votes", "unanswered", "undelivered"):
+        for k in ("votes", "unanswered", "undelivered", "fanout_exact"):
             out[k] += p[k]
     return out
 
@@ -947,7 +970,8 @@ def run_against(kind: str, args, folder: Path) -> dict:
                 result = run_step(server, clients, args, rate, step)
                 out["steps"].append(result)
                 print(f"  {kind:>4} {rate:>6.0f} votes/s: ack p99 {fmt(result['ack']['p99'])} ms, fan-out p99 "
-                      f"{fmt(result['fanout']['p99'])} ms (from {fmt(result['fanout_low']['p99'])}), "
+                      f"{fmt(result['fanout']['p99'])} ms (exact for {result['fanout_exact']} of {result['fanout']['n']}; "
+                      f"lower bound {fmt(result['fanout_low']['p99'])}), "
                       f"cpu {result['cpu_pct']:.0f}%, pause "
                       f"{result['loop']['max_pause_ms']:.0f} ms, longest fsync {result['loop'].get('max_fsync_ms') or 0:.0f} "
                       f"ms, waited for a CPU {result['waited_for_cpu_pct']:.1f}% "
@@ -1003,7 +1027,8 @@ def run_step(server: Server, clients: Clients, args, rate: float, step: int) -> 
     # The last tallies reach the phones: wait for them (bounded), so that what is still missing then is lost.
     deadline = time.monotonic() + args.interval + 15
     while True:
-        merged = merge(clients.all("measure", step))
+        notes = server_notes(server.stats_file if not server.external else None)
+        merged = merge(clients.all("measure", step, notes))
         if merged["undelivered"] == 0 or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -1012,7 +1037,7 @@ def run_step(server: Server, clients: Clients, args, rate: float, step: int) -> 
             "skipped": sum(d["skipped"] for d in driven), "unanswered": merged["unanswered"],
             "undelivered": merged["undelivered"], "errors": merged["errors"][:5],
             "ack": summarize(merged["ack_ms"]), "fanout": summarize(merged["fanout_ms"]),
-            "fanout_low": summarize(merged["fanout_low_ms"]),
+            "fanout_low": summarize(merged["fanout_low_ms"]), "fanout_exact": merged["fanout_exact"],
             "idea": summarize(merged["idea_ms"]), "idea_ack": summarize(merged["idea_ack_ms"]),
             "cpu_pct": cpu / took * 100, "waited_for_cpu_pct": waited / took * 100, "load": max(load0, load_now()),
             "loop": loop_stats(server.stats_file if not server.external else None, start_at, start_at + took)}

@@ -24,11 +24,26 @@ import time
 INTERVAL = 0.010
 REPORT_EVERY = 0.5
 
+# Facts the server notes for the benchmark while recording (written with the next line as
+# "notes", then forgotten): for each vote, by its op_id, the last number its process had stamped
+# on the voter's table stream when the vote committed, so that the first tally numbered above
+# it is the first to count the vote (exact in one gevent process, whose write transactions do
+# not interleave; bench/load.py).
+noting = False
+_notes: dict[str, int] = {}
+
+
+def note(key: str, value: int) -> None:
+    if noting and len(_notes) < 100_000:
+        _notes[key] = value
+
 
 def start(path: str | None = None, sleep=None, spawn=None, counters=None) -> bool:
+    global noting
     path = path or os.environ.get("MEETING_LOOP_STATS")
     if not path:
         return False
+    noting = True
     if sleep is None or spawn is None:
         import gevent
 
@@ -63,6 +78,9 @@ def start(path: str | None = None, sleep=None, spawn=None, counters=None) -> boo
                 if runs:
                     line["runs"] = {k: [n, round(total, 1), round(most, 1)] for k, (n, total, most) in runs.items()}
                     runs.clear()
+                if _notes:
+                    line["notes"] = dict(_notes)
+                    _notes.clear()
                 with open(path, "a") as out:
                     out.write(json.dumps(line) + "\n")
                 worst = 0.0

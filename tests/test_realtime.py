@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from meeting.extensions import db, socketio
@@ -353,12 +354,15 @@ def test_a_tally_flush_sends_the_table_that_waited_longest_first(tmp_path, migra
     from meeting import broadcast
 
     app = make_app(tmp_path, migrated_db, TALLY_INTERVAL=0.5)
-    _, cards = build_meeting(app, participants=3, tables=3)
+    _, cards = build_meeting(app, participants=9, tables=9)
+    table_ids = sorted({card["table_id"] for card in cards})
+    together = [t for t in table_ids if t % broadcast.FLUSH_SPREAD == table_ids[0] % broadcast.FLUSH_SPREAD][:3]
     phones, ideas = {}, {}
     for card in cards:
-        http = app.test_client()
-        join(http, card["token"])
-        phones[card["table_id"]] = socketio.test_client(app, flask_test_client=http)
+        if card["table_id"] in together:
+            http = app.test_client()
+            join(http, card["token"])
+            phones[card["table_id"]] = socketio.test_client(app, flask_test_client=http)
     try:
         for table_id, sock in phones.items():
             ideas[table_id] = sock.emit("post_idea", {"op_id": op_id(), "text": f"idea {table_id}"},
@@ -366,7 +370,10 @@ def test_a_tally_flush_sends_the_table_that_waited_longest_first(tmp_path, migra
         sent = []
         real_emit = broadcast._emit
         monkeypatch.setattr(broadcast, "_emit", lambda event: (sent.append((event.name, event.stream)), real_emit(event)))
-        order = [sorted(phones)[2], sorted(phones)[0], sorted(phones)[1]]
+        order = [together[2], together[0], together[1]]
+        # At a slot's turn: the first vote opens its batch, published a whole interval later.
+        spread = broadcast.FLUSH_SPREAD
+        monkeypatch.setattr(broadcast.tallies, "clock", lambda: together[0] % spread * 0.5 / spread)
         for table_id in order:
             assert phones[table_id].emit("vote", {"op_id": op_id(), "idea_id": ideas[table_id], "value": "agree"},
                                          callback=True)["ok"]
@@ -381,3 +388,45 @@ def test_a_tally_flush_sends_the_table_that_waited_longest_first(tmp_path, migra
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_changes_are_published_by_slots_in_turn_each_within_one_interval(tmp_path, migrated_db, monkeypatch):
+    """A change belongs to one of FLUSH_SPREAD slots by its group (a vote by its table), and slot s
+    publishes at s * interval / FLUSH_SPREAD past each multiple of the interval: every change
+    waits at most one interval, a table's changes go out together, and a breakout's tables reach
+    the wire in several smaller bursts instead of one."""
+    import threading
+
+    from meeting.broadcast import FLUSH_SPREAD, TallyCoalescer, _due
+    from meeting.services import events as events_module
+    from meeting.services.events import Dirty
+
+    interval = 0.5
+    for now in (100.0, 100.01, 100.124, 100.125, 100.49, 100.5, 123.456):
+        dues = [_due(now, interval, slot) for slot in range(FLUSH_SPREAD)]
+        assert all(now < due <= now + interval for due in dues), (now, dues)
+        assert sorted(due % interval for due in dues) == pytest.approx([k * interval / FLUSH_SPREAD
+                                                                        for k in range(FLUSH_SPREAD)], abs=1e-9)
+
+    app = make_app(tmp_path, migrated_db, TALLY_INTERVAL=interval)
+    published, both = [], threading.Event()
+
+    def publisher(meeting_id, item_ids):
+        published.append(list(item_ids))
+        if len(published) == 2:
+            both.set()
+        return []
+
+    monkeypatch.setitem(events_module.TALLY_PUBLISHERS, "test", publisher)
+    coalescer = TallyCoalescer()
+    coalescer.clock = lambda: 100.0  # slot 0 publishes at 100.5, slot 1 at 100.125
+    with app.app_context():
+        coalescer.mark({Dirty("test", 7, 1, group=0)})
+        coalescer.mark({Dirty("test", 7, 5, group=0), Dirty("test", 7, 2, group=1)})
+        coalescer.mark({Dirty("test", 7, 1, group=0)})  # already waiting in its slot
+    assert both.wait(10)
+    assert published == [[2], [1, 5]]
+    assert coalescer._pending == {}
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -7,7 +7,7 @@ from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
-from meeting import durability
+from meeting import durability, loopstats
 from meeting.broadcast import dispatch
 from meeting.extensions import db, socketio
 from meeting.models import Meeting
@@ -15,7 +15,7 @@ from meeting.realtime.errors import answer_failure
 from meeting.realtime.wire import MALFORMED
 from meeting.services import ideas, meetings, ops, plenary, presence, staff, validate
 from meeting.services.errors import ServiceError
-from meeting.services.events import meeting_stream, participant_stream, staff_stream, table_stream
+from meeting.services.events import last_stamped, meeting_stream, participant_stream, staff_stream, table_stream
 from meeting.sessions import current_participant, current_seated
 
 
@@ -138,6 +138,8 @@ def client_event(name: str, role: str, *, read_only: bool = False):
                 db.session.rollback()  # nothing to keep: close the read transaction
                 return {"ok": True, **result}
             ack, changes = ops.run(who.actor, data.get("op_id"), who.meeting_id, lambda: action(who, data))
+            if loopstats.noting and name == "vote" and who.table_id:  # the benchmark's (meeting/loopstats.py)
+                loopstats.note(data["op_id"], last_stamped(table_stream(who.table_id)))
             dispatch(changes)  # the broadcasts leave at the commit,
             durability.settle(db.session)  # the ack once the commit is on disk
             return ack

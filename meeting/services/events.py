@@ -44,12 +44,14 @@ class Event:
 class Dirty:
     """A tally that changed and is due for a (coalesced) broadcast.
 
-    `kind` names a publisher registered with `register_tally_publisher`.
+    `kind` names a publisher registered with `register_tally_publisher`. `group`: the items that
+    are published together when they change together (an idea's table), else the item alone.
     """
 
     kind: str
     meeting_id: int
     item_id: int
+    group: int | None = None
 
 
 @dataclass
@@ -80,6 +82,15 @@ def register_tally_publisher(kind: str, publish: Callable[[int, Collection[int]]
     TALLY_INTERVAL_SETTINGS[kind] = interval_setting
 
 
+# This process's last number stamped on each stream. Only the benchmark reads it (through
+# meeting/loopstats.py notes: which tally first counts a vote).
+_last_stamped: dict[str, int] = {}
+
+
+def last_stamped(stream: str) -> int:
+    return _last_stamped.get(stream, 0)
+
+
 def stamp(meeting_id: int, events: list[Event]) -> None:
     """Give each event its stream's next sequence number, and `prev`, the one before it.
 
@@ -97,6 +108,7 @@ def stamp(meeting_id: int, events: list[Event]) -> None:
     bump = upsert(Stream, ("meeting_id", "name", "last_seq"), ("meeting_id", "name"), increment=("last_seq",),
                   returning=("name", "last_seq"), rows=len(rows))
     top = dict(db.session.execute(bump, rows[0] if len(rows) == 1 else upsert_rows(rows)).all())
+    _last_stamped.update(top)
     before = {name: top[name] - count for name, count in counts.items()}
     for event in events:
         event.prev = before[event.stream]

@@ -160,7 +160,7 @@ def vote(person: Participant | meetings.Seated, idea_id, value, *,
     db.session.connection().execute(upsert(Vote, row, ("participant_id", "idea_id"), ("value", "updated_at",
                                                                                     "proxy_staff_id")), row)
     # "map": the opinion map is recomputed later in the background (services/opinion.py).
-    return {"idea_id": idea.id, "value": value}, Changes(dirty={Dirty("idea", idea.meeting_id, idea.id),
+    return {"idea_id": idea.id, "value": value}, Changes(dirty={Dirty("idea", idea.meeting_id, idea.id, idea.table_id),
                                                                 Dirty("map", idea.meeting_id, 0)})
 
 
