@@ -323,6 +323,18 @@ def test_rebalance_seats_arrivals_and_leaves_a_balanced_plan_alone():
     assert all(new.assignment[p] == t for p, t in plan.assignment.items() if p not in {m[0] for m in new.moves})
 
 
+def test_sizes_stay_even_even_where_an_uneven_split_would_mix_better():
+    """Seven people at three hosted tables: 3, 2, 2, never the host of one table alone beside two
+    tables of three (which mixed gender and age a little better; found by the property below)."""
+    cats = [("M", "m"), ("F", "m"), ("M", "y"), ("M", "y"), ("F", "y"), ("F", "y"), ("F", "m")]
+    people = [Person(i + 1, {"g": g, "a": a}) for i, (g, a) in enumerate(cats)]
+    tables = [TableSpec(100, 1), TableSpec(101, 5), TableSpec(102, 6)]
+    for seed in range(4):
+        plan = first_seating(people, tables, seed=seed)
+        assert sorted(t.size for t in plan.tables) == [2, 2, 3], seed
+        assert_holds(plan, people, tables)
+
+
 # --------------------------------------------------------------------------- properties
 
 @st.composite

@@ -10,9 +10,9 @@ pair to meet again.
     POS    rotation: non-hosts at the table they sit at now ("stays");
            rebalance: people moved from where they sit now
     REP    pairs seated together who met in an earlier round
-    BAL    per table and category value, how far the count is outside [floor, ceil] of the
-           proportional share size * N_v / N (0 iff |count - share| < 1), plus how far the
-           table's size is outside the most even split
+    BAL    how far each table's size is outside the most even split, weighted above everything
+           else in BAL; plus, per table and category value, how far the count is outside
+           [floor, ceil] of the proportional share size * N_v / N (0 iff |count - share| < 1)
     FINE   sum of squared (count - share): the balance beyond "within one person"
 
 Moves: a unit to another table, or two units of different tables swapped. All candidate moves of
@@ -46,6 +46,9 @@ class Search:
         self.N = max(prob.n, 1)
         self.NF = prob.NF
         self.lo, self.hi, self.elo, self.ehi = prob.lo, prob.hi, prob.even_lo, prob.even_hi
+        # A size outside the most even split outweighs all of the mix's deviation (at most 2 per
+        # person and category): a table of one beside two of three is never "better mixed".
+        self.even_weight = 2 * len({c for c, _ in prob.features}) * self.N + 1
         self.pos = pos.astype(np.int64)                          # U x T
         self.movable = prob.unit_fixed < 0
         self.tab = np.full(self.U, -1, dtype=np.int64)
@@ -93,7 +96,7 @@ class Search:
     def table_cost(self, K: np.ndarray, s: np.ndarray, t: np.ndarray):
         """(hard, bal, fine) of tables t holding s people with feature counts K (rows)."""
         hard = np.maximum(0, s - self.hi[t]) + np.maximum(0, self.lo[t] - s)
-        even = np.maximum(0, self.elo[t] - s) + np.maximum(0, s - self.ehi[t])
+        even = (np.maximum(0, self.elo[t] - s) + np.maximum(0, s - self.ehi[t])) * self.even_weight
         if self.F == 0:
             return hard, even, np.zeros(len(s))
         sNF = s[:, None] * self.NF[None, :]
