@@ -129,7 +129,8 @@ class _Batch:
 
 
 class TallyCoalescer:
-    """Collect tallies that changed and broadcast each kind at most once per interval per meeting.
+    """Collect tallies that changed and broadcast each kind at most once per interval per meeting
+    and slot (FLUSH_SPREAD, above).
 
     A plenary of hundreds voting at once then costs each phone a few messages a second, not
     one per vote. With several workers (Redis), the changed items of a meeting are collected in
